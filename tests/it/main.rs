@@ -8,3 +8,4 @@
 //! Run them with `cargo test -p weir-tests`.
 
 mod smoke;
+mod spec_examples;

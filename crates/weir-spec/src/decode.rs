@@ -367,20 +367,20 @@ fn normalize_browser_and_os(context: &mut ContextDraft) {
     if let Some(os) = context.os.as_mut() {
         normalize(os, normalize_os_name);
     }
-    if let Some(user_agent) = context.user_agent.as_deref() {
-        if context.browser.is_none() || context.os.is_none() {
-            let (browser, os) = parse_user_agent(user_agent);
-            let convert = |named: crate::useragent::Named| NameVersion {
-                name: Some(named.name.to_string()),
-                other: named.other,
-                version: named.version,
-            };
-            if context.browser.is_none() {
-                context.browser = Some(convert(browser));
-            }
-            if context.os.is_none() {
-                context.os = Some(convert(os));
-            }
+    if let Some(user_agent) = context.user_agent.as_deref()
+        && (context.browser.is_none() || context.os.is_none())
+    {
+        let (browser, os) = parse_user_agent(user_agent);
+        let convert = |named: crate::useragent::Named| NameVersion {
+            name: Some(named.name.to_string()),
+            other: named.other,
+            version: named.version,
+        };
+        if context.browser.is_none() {
+            context.browser = Some(convert(browser));
+        }
+        if context.os.is_none() {
+            context.os = Some(convert(os));
         }
     }
 }

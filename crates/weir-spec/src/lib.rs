@@ -19,6 +19,8 @@ mod ip;
 mod json;
 mod locale;
 mod request;
+#[cfg(test)]
+mod tests;
 mod timestamp;
 mod useragent;
 

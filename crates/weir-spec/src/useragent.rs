@@ -81,10 +81,10 @@ fn normalize_name(
     client_other: Option<&str>,
     table: &[(&str, &'static str)],
 ) -> (&'static str, Option<String>) {
-    if name == OTHER {
-        if let Some(other) = client_other.filter(|o| !o.is_empty()) {
-            return (OTHER, Some(other.to_owned()));
-        }
+    if name == OTHER
+        && let Some(other) = client_other.filter(|o| !o.is_empty())
+    {
+        return (OTHER, Some(other.to_owned()));
     }
     // All keys are ASCII, so ASCII case folding is the full case-insensitive comparison.
     match table.iter().find(|(key, _)| name.eq_ignore_ascii_case(key)) {
@@ -361,10 +361,10 @@ fn browser_family(u: &str) -> BrowserFamily {
     if contains_any(u, &["blackberry", "playbook", "bb10", "rim "]) {
         return B::Blackberry;
     }
-    if u.contains("applewebkit") {
-        if let Some(family) = webkit_browser_family(u) {
-            return family;
-        }
+    if u.contains("applewebkit")
+        && let Some(family) = webkit_browser_family(u)
+    {
+        return family;
     }
     if contains_any(u, &["qq/", "qqbrowser/"]) {
         return B::Qq;
@@ -385,10 +385,10 @@ fn browser_family(u: &str) -> BrowserFamily {
 /// the OS rules (used by Safari).
 fn browser_version(u: &str, family: BrowserFamily, os_version: Option<Version>) -> Option<Version> {
     use BrowserFamily as B;
-    if family != B::Chrome {
-        if let Some(version) = find_version(u, "version/") {
-            return Some(version);
-        }
+    if family != B::Chrome
+        && let Some(version) = find_version(u, "version/")
+    {
+        return Some(version);
     }
     match family {
         B::Chrome => find_first_version(u, &["chrome/", "crios/", "crmo/"]),
