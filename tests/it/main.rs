@@ -7,5 +7,7 @@
 //!
 //! Run them with `cargo test -p weir-tests`.
 
+mod ingest;
 mod smoke;
 mod spec_examples;
+mod support;

@@ -19,9 +19,13 @@ use crate::project_root;
 const LAYERING: &[&str] = &[
     "weir-spec",
     "weir-auth",
+    "weir-catalog",
+    "weir-log",
+    "weir-http",
     "weir-ingest",
     "weir-pipeline",
     "weir-warehouse",
+    "weir-admin",
     "weir",
 ];
 
@@ -29,9 +33,27 @@ const LAYERING: &[&str] = &[
 const ALLOWED_DEPENDENCIES: &[(&str, Allowed)] = &[
     ("weir-spec", Allowed::Only(&[])),
     ("weir-auth", Allowed::Only(&["weir-spec"])),
-    ("weir-ingest", Allowed::Only(&["weir-spec", "weir-auth"])),
-    ("weir-pipeline", Allowed::Only(&["weir-spec"])),
+    ("weir-catalog", Allowed::Only(&["weir-spec", "weir-auth"])),
+    ("weir-log", Allowed::Only(&[])),
+    ("weir-http", Allowed::Only(&["weir-auth"])),
+    (
+        "weir-ingest",
+        Allowed::Only(&["weir-spec", "weir-auth", "weir-log", "weir-http"]),
+    ),
+    ("weir-pipeline", Allowed::Only(&["weir-spec", "weir-log"])),
     ("weir-warehouse", Allowed::Only(&["weir-spec"])),
+    (
+        "weir-admin",
+        Allowed::Only(&[
+            "weir-spec",
+            "weir-auth",
+            "weir-catalog",
+            "weir-log",
+            "weir-http",
+            "weir-pipeline",
+            "weir-warehouse",
+        ]),
+    ),
     ("weir", Allowed::AnyBelow),
 ];
 

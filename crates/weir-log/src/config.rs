@@ -1,0 +1,74 @@
+//! Configuration of the log (storage spec §15: `log.retention`, `log.group_commit_delay`,
+//! `log.group_commit_max_events`, `dedup.window`). The server's loader owns the file and
+//! environment names; this struct owns the defaults and their validation.
+
+use std::time::Duration;
+
+use crate::LogError;
+
+/// How the log keeps, deduplicates and commits events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// Records older than this (by `received_at`) are deleted in the background. Default 7 days.
+    pub retention: Duration,
+    /// A (connection, message id) accepted within this window makes later events with that key
+    /// duplicates. Default 24 h; must not exceed `retention`.
+    pub dedup_window: Duration,
+    /// How long the writer may wait for more appends before committing a group that is not yet
+    /// full. Default 0: measured, waiting did not raise throughput (see `SqliteLog`).
+    pub group_commit_delay: Duration,
+    /// A group stops collecting appends once it holds this many events. Default 65536.
+    pub group_commit_max_events: usize,
+    /// How often the writer purges expired records and dedup entries when there is nothing
+    /// left over from the previous pass. Default 1 s; a tuning knob, not a documented setting.
+    pub maintenance_interval: Duration,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            retention: Duration::from_secs(7 * 24 * 60 * 60),
+            dedup_window: Duration::from_secs(24 * 60 * 60),
+            group_commit_delay: Duration::ZERO,
+            group_commit_max_events: 65_536,
+            maintenance_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl LogConfig {
+    /// Checks the rules between the settings.
+    pub fn validate(&self) -> Result<(), LogError> {
+        if self.retention.is_zero() {
+            return Err(LogError::Config("log retention must be greater than zero"));
+        }
+        if self.dedup_window > self.retention {
+            return Err(LogError::Config(
+                "dedup window must not exceed the log retention",
+            ));
+        }
+        if self.group_commit_max_events == 0 {
+            return Err(LogError::Config(
+                "group commit max events must be at least 1",
+            ));
+        }
+        if self.maintenance_interval.is_zero() {
+            return Err(LogError::Config(
+                "maintenance interval must be greater than zero",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn retention_ms(&self) -> i64 {
+        millis(self.retention)
+    }
+
+    pub(crate) fn dedup_window_ms(&self) -> i64 {
+        millis(self.dedup_window)
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}

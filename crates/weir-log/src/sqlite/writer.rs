@@ -1,0 +1,249 @@
+//! The writer thread: the only owner of the write connection (the shape of sqlx's SQLite
+//! worker). Async callers send commands with a oneshot for the reply. Group commit: block for
+//! the first command, drain everything already queued (up to `group_commit_max_events`),
+//! optionally wait up to `group_commit_delay` for more, then write the whole group in one
+//! transaction, commit with fsync, and answer every waiter. Between groups it runs bounded
+//! chunks of maintenance.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+use tokio::runtime::Runtime;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::commit::{self, PreparedAppend};
+use super::maintenance;
+use crate::{AppendStatus, LogConfig, LogError, LogStats};
+
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, LogError>>;
+
+#[derive(Debug)]
+pub(crate) enum Command {
+    Append {
+        append: PreparedAppend,
+        reply: Reply<Vec<AppendStatus>>,
+    },
+    Ack {
+        consumer: String,
+        seq: u64,
+        reply: Reply<()>,
+    },
+    /// Commit what came before, answer, and stop.
+    Close { reply: oneshot::Sender<()> },
+    /// Test hook: set `PRAGMA max_page_count` to make commits fail with SQLITE_FULL.
+    #[cfg(test)]
+    SetMaxPageCount {
+        pages: u64,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// State the writer shares with its `SqliteLog` handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) ready: AtomicBool,
+    pub(crate) stats: LogStats,
+}
+
+pub(crate) struct Writer {
+    pub(crate) conn: Connection,
+    pub(crate) config: LogConfig,
+    pub(crate) head: u64,
+    pub(crate) head_sender: watch::Sender<u64>,
+    pub(crate) shared: Arc<Shared>,
+    /// A current-thread runtime, only to wait on the command channel with a deadline.
+    pub(crate) runtime: Runtime,
+}
+
+#[derive(Default)]
+struct Group {
+    appends: Vec<(PreparedAppend, Reply<Vec<AppendStatus>>)>,
+    acks: Vec<(String, u64, Reply<()>)>,
+    events: usize,
+}
+
+impl Group {
+    /// Adds a command; returns it back if it ends the group instead (close, test hooks).
+    fn add(&mut self, command: Command) -> Option<Command> {
+        match command {
+            Command::Append { append, reply } => {
+                self.events += append.len();
+                self.appends.push((append, reply));
+                None
+            }
+            Command::Ack {
+                consumer,
+                seq,
+                reply,
+            } => {
+                self.acks.push((consumer, seq, reply));
+                None
+            }
+            control => Some(control),
+        }
+    }
+}
+
+impl Writer {
+    pub(crate) fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut next_maintenance = Instant::now();
+        loop {
+            let deadline = tokio::time::Instant::from_std(next_maintenance);
+            let first = self
+                .runtime
+                .block_on(async { tokio::time::timeout_at(deadline, commands.recv()).await });
+            let first = match first {
+                Err(_elapsed) => None,
+                Ok(None) => break,
+                Ok(Some(command)) => Some(command),
+            };
+            if let Some(first) = first {
+                let (group, control) = self.gather(&mut commands, first);
+                self.commit(group);
+                match control {
+                    Some(Command::Close { reply }) => {
+                        let _ = reply.send(());
+                        break;
+                    }
+                    #[cfg(test)]
+                    Some(Command::SetMaxPageCount { pages, reply }) => {
+                        let set = self.conn.pragma_update(None, "max_page_count", pages);
+                        if let Err(error) = set {
+                            tracing::error!(%error, "setting max_page_count failed");
+                        }
+                        let _ = reply.send(());
+                    }
+                    _ => {}
+                }
+            }
+            if Instant::now() >= next_maintenance {
+                next_maintenance = Instant::now() + self.maintain();
+            }
+        }
+        tracing::debug!(head = self.head, "event log writer stopped");
+    }
+
+    /// Collects a group starting with `first`: what is queued, then (with a delay configured)
+    /// what arrives before the deadline, until the group is full or a control command comes.
+    fn gather(
+        &self,
+        commands: &mut mpsc::Receiver<Command>,
+        first: Command,
+    ) -> (Group, Option<Command>) {
+        let started = Instant::now();
+        let max_events = self.config.group_commit_max_events;
+        let mut group = Group::default();
+        if let Some(control) = group.add(first) {
+            return (group, Some(control));
+        }
+        while group.events < max_events {
+            let Ok(command) = commands.try_recv() else {
+                break;
+            };
+            if let Some(control) = group.add(command) {
+                return (group, Some(control));
+            }
+        }
+        let delay = self.config.group_commit_delay;
+        if delay.is_zero() {
+            return (group, None);
+        }
+        let deadline = tokio::time::Instant::from_std(started + delay);
+        while group.events < max_events {
+            let wait = async { tokio::time::timeout_at(deadline, commands.recv()).await };
+            let Ok(Some(command)) = self.runtime.block_on(wait) else {
+                break;
+            };
+            if let Some(control) = group.add(command) {
+                return (group, Some(control));
+            }
+        }
+        (group, None)
+    }
+
+    fn commit(&mut self, group: Group) {
+        if group.appends.is_empty() && group.acks.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let result = commit::write_group(
+            &mut self.conn,
+            self.head,
+            self.config.dedup_window_ms(),
+            group.appends.iter().map(|(append, _)| append),
+            group
+                .acks
+                .iter()
+                .map(|(consumer, seq, _)| (consumer.as_str(), *seq)),
+        );
+        let elapsed = started.elapsed();
+        match result {
+            Ok(outcome) => {
+                self.shared.ready.store(true, Ordering::Relaxed);
+                if !group.appends.is_empty() {
+                    self.shared
+                        .stats
+                        .record_commit(elapsed, outcome.appended, outcome.duplicates);
+                }
+                if outcome.head != self.head {
+                    self.head = outcome.head;
+                    self.head_sender.send_replace(outcome.head);
+                }
+                for ((_, reply), statuses) in group.appends.into_iter().zip(outcome.statuses) {
+                    let _ = reply.send(Ok(statuses));
+                }
+                for (_, _, reply) in group.acks {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Err(error) => {
+                self.shared.ready.store(false, Ordering::Relaxed);
+                self.shared.stats.record_failed_commit();
+                let error = error.into_log_error("group commit");
+                for (_, reply) in group.appends {
+                    let _ = reply.send(Err(error));
+                }
+                for (_, _, reply) in group.acks {
+                    let _ = reply.send(Err(error));
+                }
+            }
+        }
+    }
+
+    /// Runs one maintenance chunk; returns when the next one is due.
+    fn maintain(&mut self) -> Duration {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| {
+                i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+            });
+        let pass = maintenance::run(
+            &mut self.conn,
+            now_ms,
+            self.config.retention_ms(),
+            self.config.dedup_window_ms(),
+        );
+        match pass {
+            Ok(pass) => {
+                if pass.rows_deleted > 0 || pass.dedup_entries_deleted > 0 {
+                    tracing::debug!(
+                        rows = pass.rows_deleted,
+                        dedup_entries = pass.dedup_entries_deleted,
+                        "event log maintenance"
+                    );
+                }
+                if pass.more {
+                    Duration::ZERO
+                } else {
+                    self.config.maintenance_interval
+                }
+            }
+            Err(error) => {
+                error.into_log_error("log maintenance");
+                self.config.maintenance_interval
+            }
+        }
+    }
+}
