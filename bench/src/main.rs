@@ -4,6 +4,7 @@
 //! Each benchmark is a module with a `run(options)` function and one arm in `main`; results
 //! worth keeping are recorded in `docs/benchmarks.md`.
 
+mod ingest;
 mod measure;
 mod spec;
 
@@ -12,10 +13,16 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 /// Every benchmark, for the usage text.
-const BENCHMARKS: &[(&str, &str)] = &[(
-    "spec",
-    "decode a 100-event batch with weir-spec vs. a serde_json::Value parse",
-)];
+const BENCHMARKS: &[(&str, &str)] = &[
+    (
+        "spec",
+        "decode a 100-event batch with weir-spec vs. a serde_json::Value parse",
+    ),
+    (
+        "ingest",
+        "durable events/s of a release `weir serve` over HTTP vs. serde_json + SQLite",
+    ),
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +38,7 @@ fn main() -> ExitCode {
 fn run(args: &[String]) -> Result<()> {
     match args.split_first() {
         Some((name, options)) if name == "spec" => spec::run(options),
+        Some((name, options)) if name == "ingest" => ingest::run(options),
         Some((name, _)) => bail!("unknown benchmark '{name}'\n\n{}", usage()),
         None => bail!("no benchmark named\n\n{}", usage()),
     }

@@ -7,7 +7,7 @@
 //! serialisation. The goal: the full decode costs no more than the `Value` parse
 //! (ratio ≥ 1.0). Results are recorded in `docs/benchmarks.md`.
 
-mod batch;
+pub(crate) mod batch;
 mod json_writer;
 
 use std::hint::black_box;

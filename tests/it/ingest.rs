@@ -529,6 +529,9 @@ fn health_readiness_and_metrics() {
         "outcome=\"rejected\"} 1",
         "reason=\"not_object\"} 1",
         "weir_ingest_append_duration_seconds_count 1",
+        "weir_log_events_appended_total 1",
+        "weir_log_commit_events_count 1",
+        "weir_log_commit_events_bucket{le=\"1.0\"} 1",
     ] {
         assert!(
             metrics.contains(expected),
@@ -585,13 +588,14 @@ fn acknowledged_events_survive_sigkill() {
     let data = tempfile::tempdir().expect("temp dir");
     let mut server = TestServer::start_in(data.path(), &[]);
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
-    let stop_at = Instant::now() + Duration::from_millis(1500);
+    let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let clients: Vec<_> = (0..6)
         .map(|client| {
-            let (address, key, acknowledged) = (
+            let (address, key, acknowledged, killed) = (
                 server.address.clone(),
                 server.write_key.clone(),
                 acknowledged.clone(),
+                killed.clone(),
             );
             std::thread::spawn(move || {
                 let mut batch = 0;
@@ -607,15 +611,14 @@ fn acknowledged_events_survive_sigkill() {
                         })
                         .collect();
                     let body = format!("[{}]", events.join(","));
-                    match std::panic::catch_unwind(|| {
-                        Request::post("/v1/events", &body)
-                            .bearer(&key)
-                            .send_to(&address)
-                    }) {
+                    let sent = Request::post("/v1/events", &body)
+                        .bearer(&key)
+                        .try_send_to(&address);
+                    match sent {
                         Ok(response) if response.status == 200 => {
                             acknowledged.lock().expect("lock").extend(ids)
                         }
-                        _ if Instant::now() > stop_at => return,
+                        _ if killed.load(std::sync::atomic::Ordering::SeqCst) => return,
                         _ => {}
                     }
                     batch += 1;
@@ -623,8 +626,14 @@ fn acknowledged_events_survive_sigkill() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(700));
+    // Kill once the load is well under way (at least 200 acknowledged events), however slow
+    // the machine is.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while acknowledged.lock().expect("lock").len() < 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     server.kill();
+    killed.store(true, std::sync::atomic::Ordering::SeqCst);
     for client in clients {
         let _ = client.join();
     }
@@ -690,5 +699,50 @@ fn graceful_shutdown_drains_in_flight_requests() {
             .map(|r| r.message_id.as_str())
             .collect::<Vec<_>>(),
         ["in-flight"]
+    );
+}
+
+/// Slow clients are cut off: a body that does not arrive within the read timeout gets 408,
+/// a header that does not arrive within the header timeout gets the connection closed.
+#[test]
+fn slow_clients_are_cut_off() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start_in(
+        data.path(),
+        &[
+            ("WEIR_HTTP_READ_TIMEOUT", "1s"),
+            ("WEIR_HTTP_READ_HEADER_TIMEOUT", "1s"),
+        ],
+    );
+    let mut stream = TcpStream::connect(&server.address).expect("connect");
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer {}\r\nContent-Length: 100\r\n\r\n[{{",
+        server.write_key
+    );
+    stream.write_all(head.as_bytes()).expect("head");
+    let started = Instant::now();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(
+        response
+            .contains("{\"error\":{\"code\":\"RequestTimeout\",\"message\":\"Request Timeout\"}}"),
+        "{response}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    let mut stream = TcpStream::connect(&server.address).expect("connect");
+    stream
+        .write_all(b"POST /v1/events HTTP/1.1\r\nHost: x\r\n")
+        .expect("partial head");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the server closed the connection"
     );
 }

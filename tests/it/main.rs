@@ -7,7 +7,12 @@
 //!
 //! Run them with `cargo test -p weir-tests`.
 
+mod admin;
+mod cli;
 mod ingest;
+mod live;
+mod pipeline;
+mod sdk;
 mod smoke;
 mod spec_examples;
 mod support;

@@ -209,7 +209,14 @@ impl Request {
     }
 
     pub(crate) fn send_to(&self, address: &str) -> Response {
-        let mut stream = TcpStream::connect(address).expect("connect");
+        self.try_send_to(address)
+            .unwrap_or_else(|error| panic!("{} {}: {error}", self.method, self.path))
+    }
+
+    /// Like [`Request::send_to`], but a connection failure is an error, not a panic (for
+    /// tests that kill the server under load).
+    pub(crate) fn try_send_to(&self, address: &str) -> std::io::Result<Response> {
+        let mut stream = TcpStream::connect(address)?;
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
@@ -254,19 +261,19 @@ pub(crate) struct Response {
 }
 
 impl Response {
-    fn read_from(stream: TcpStream) -> Response {
+    fn read_from(stream: TcpStream) -> std::io::Result<Response> {
         let mut reader = BufReader::new(stream);
         let mut status_line = String::new();
-        reader.read_line(&mut status_line).expect("status line");
+        reader.read_line(&mut status_line)?;
         let status = status_line
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+            .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
         let mut headers = Vec::new();
         loop {
             let mut line = String::new();
-            reader.read_line(&mut line).expect("header line");
+            reader.read_line(&mut line)?;
             let line = line.trim_end();
             if line.is_empty() {
                 break;
@@ -283,17 +290,17 @@ impl Response {
         match length {
             Some(length) => {
                 body.resize(length, 0);
-                reader.read_exact(&mut body).expect("body");
+                reader.read_exact(&mut body)?;
             }
             None => {
                 let _ = reader.read_to_end(&mut body);
             }
         }
-        Response {
+        Ok(Response {
             status,
             headers,
             body,
-        }
+        })
     }
 
     pub(crate) fn header(&self, name: &str) -> Option<&str> {

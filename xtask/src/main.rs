@@ -25,7 +25,8 @@ Commands:
   tidy                      run only the tidy tests (cargo test -p xtask tidy)
   fuzz [target] [-- args]   run a cargo-fuzz target on nightly (default target: decode);
                             args after `--` go to libFuzzer, e.g. -- -max_total_time=60
-  bench [name]              run the benchmark called <name>
+  bench <name> [options]    run the benchmark called <name> in release mode; options go
+                            to it, e.g. `bench ingest --quick` (`bench <name> --help`)
   help                      print this text
 ";
 
@@ -58,10 +59,9 @@ fn run(args: &[String]) -> Result<()> {
             run_cargo("tidy", &["test", "-p", "xtask", "tidy"])
         }
         "fuzz" => fuzz(rest),
-        "bench" => match rest {
-            [] => bench::run(None),
-            [name] => bench::run(Some(name)),
-            _ => bail!("`bench` takes at most one benchmark name\n\n{USAGE}"),
+        "bench" => match rest.split_first() {
+            None => bench::run(None, &[]),
+            Some((name, options)) => bench::run(Some(name), options),
         },
         "help" | "-h" | "--help" => {
             print!("{USAGE}");

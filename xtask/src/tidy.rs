@@ -21,10 +21,11 @@ const LAYERING: &[&str] = &[
     "weir-auth",
     "weir-catalog",
     "weir-log",
+    "weir-live",
     "weir-http",
     "weir-ingest",
-    "weir-pipeline",
     "weir-warehouse",
+    "weir-pipeline",
     "weir-admin",
     "weir",
 ];
@@ -35,13 +36,23 @@ const ALLOWED_DEPENDENCIES: &[(&str, Allowed)] = &[
     ("weir-auth", Allowed::Only(&["weir-spec"])),
     ("weir-catalog", Allowed::Only(&["weir-spec", "weir-auth"])),
     ("weir-log", Allowed::Only(&[])),
+    ("weir-live", Allowed::Only(&["weir-spec"])),
     ("weir-http", Allowed::Only(&["weir-auth"])),
     (
         "weir-ingest",
-        Allowed::Only(&["weir-spec", "weir-auth", "weir-log", "weir-http"]),
+        Allowed::Only(&[
+            "weir-spec",
+            "weir-auth",
+            "weir-log",
+            "weir-live",
+            "weir-http",
+        ]),
     ),
-    ("weir-pipeline", Allowed::Only(&["weir-spec", "weir-log"])),
     ("weir-warehouse", Allowed::Only(&["weir-spec"])),
+    (
+        "weir-pipeline",
+        Allowed::Only(&["weir-spec", "weir-catalog", "weir-log", "weir-warehouse"]),
+    ),
     (
         "weir-admin",
         Allowed::Only(&[
@@ -49,6 +60,7 @@ const ALLOWED_DEPENDENCIES: &[(&str, Allowed)] = &[
             "weir-auth",
             "weir-catalog",
             "weir-log",
+            "weir-live",
             "weir-http",
             "weir-pipeline",
             "weir-warehouse",

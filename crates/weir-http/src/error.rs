@@ -51,7 +51,7 @@ pub fn json_error(
     body.push_str(r#","message":"#);
     push_json_string(&mut body, message);
     body.push_str("}}\n");
-    let mut response = Response::new(Body::new(Bytes::from(body)));
+    let mut response = Response::new(crate::full(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(

@@ -2,11 +2,11 @@
 //! cap, a header-read timeout and graceful shutdown; the [`Handler`] seam that the ingest and
 //! management routes implement; and the JSON error shape of `ingest-api.md` §7.1.
 
+mod body;
 mod error;
 mod server;
 
 pub use error::{ErrorResponse, json_error, push_json_string, set_common_headers};
 pub use server::{Handler, HttpResponse, ServerConfig, serve};
 
-/// The response body type of every Weir route.
-pub type Body = http_body_util::Full<bytes::Bytes>;
+pub use body::{Body, channel_body, full};

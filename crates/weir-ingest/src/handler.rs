@@ -11,10 +11,12 @@ use bytes::Bytes;
 use http::header::{ALLOW, CONNECTION, ORIGIN};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use weir_http::{Body, ErrorResponse, Handler, HttpResponse, set_common_headers};
+use weir_http::{ErrorResponse, Handler, HttpResponse, set_common_headers};
+use weir_live::{Entry, LiveEvents};
 use weir_log::{AppendEvent, AppendStatus, EventLog, LogError};
 use weir_spec::{
-    Compat, EventScope, EventType, Geolocator, Limits, Outcome, Route, Timestamp, normalize_body,
+    Compat, Event, EventScope, EventType, Geolocator, Limits, Outcome, Route, Timestamp,
+    normalize_body,
 };
 
 use crate::auth;
@@ -41,6 +43,10 @@ pub struct IngestConfig {
     pub log_grace: Duration,
     /// Most events in one request.
     pub max_events: usize,
+    /// Bytes of request bodies held in memory at once, across all requests. A request
+    /// reserves its body limit (or its smaller declared length) before reading and keeps it
+    /// until answered; others wait. Bounds memory whatever clients send.
+    pub body_memory: usize,
 }
 
 impl Default for IngestConfig {
@@ -52,6 +58,7 @@ impl Default for IngestConfig {
             trust_forwarded_for: true,
             log_grace: Duration::from_millis(200),
             max_events: weir_spec::MAX_EVENTS,
+            body_memory: 256 * 1024 * 1024,
         }
     }
 }
@@ -63,8 +70,11 @@ pub struct Ingest {
     metrics: Arc<Metrics>,
     config: IngestConfig,
     limiter: RateLimiter,
+    /// Kibibytes of body memory not reserved by a request (see `IngestConfig::body_memory`).
+    body_memory: tokio::sync::Semaphore,
     fallback: Option<Arc<dyn Handler>>,
     geolocator: Option<Arc<dyn Geolocator>>,
+    live: Option<LiveEvents>,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -82,20 +92,29 @@ impl Ingest {
         metrics: Arc<Metrics>,
         config: IngestConfig,
     ) -> Ingest {
+        let body_memory = tokio::sync::Semaphore::new((config.body_memory / 1024).max(1));
         Ingest {
             directory,
             log,
             metrics,
             config,
             limiter: RateLimiter::default(),
+            body_memory,
             fallback: None,
             geolocator: None,
+            live: None,
         }
     }
 
     /// Routes that are not ingest routes (the management API) go to `fallback`.
     pub fn with_fallback(mut self, fallback: Arc<dyn Handler>) -> Ingest {
         self.fallback = Some(fallback);
+        self
+    }
+
+    /// Publishes accepted, duplicate and rejected events to the live-events hub.
+    pub fn with_live(mut self, live: LiveEvents) -> Ingest {
+        self.live = Some(live);
         self
     }
 
@@ -116,7 +135,7 @@ impl Ingest {
             Endpoint::Ready if self.log.is_ready() => text(StatusCode::OK, "ok\n"),
             Endpoint::Ready => text(StatusCode::SERVICE_UNAVAILABLE, "event log unavailable\n"),
             Endpoint::Metrics => {
-                let mut response = text(StatusCode::OK, &self.metrics.render());
+                let mut response = text(StatusCode::OK, &self.metrics.render(self.log.stats()));
                 response.headers_mut().insert(
                     http::header::CONTENT_TYPE,
                     HeaderValue::from_static(
@@ -204,18 +223,29 @@ impl Ingest {
         };
         let request_ip = weir_spec::request_ip(forwarded.map(HeaderValue::as_bytes), peer.ip())
             .map_err(|error| bad_request(error.message()))?;
-        let received_at = Timestamp::from_system_time(SystemTime::now()).ok_or_else(|| {
-            ErrorResponse::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerError",
-                "Internal Server Error",
-            )
-        })?;
+        let received_at = Timestamp::from_system_time(SystemTime::now()).ok_or_else(internal)?;
         let event_type = match event_type {
             None => None,
             Some(Ok(event_type)) => Some(event_type),
             Some(Err(())) => return Err(ErrorResponse::new(StatusCode::NOT_FOUND, "NotFound", "")),
         };
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let reserve = declared
+            .map_or(limit, |d| d.min(limit))
+            .div_ceil(1024)
+            .max(1);
+        let reserve = u32::try_from(reserve)
+            .unwrap_or(u32::MAX)
+            .min(self.body_memory_kib());
+        let _reservation = self
+            .body_memory
+            .acquire_many(reserve)
+            .await
+            .map_err(|_| internal())?;
         let raw = body::read(body, coding, limit, self.config.read_timeout).await?;
         self.metrics.bytes_in(raw.len());
         let normalized = normalize_body(&raw);
@@ -255,19 +285,37 @@ impl Ingest {
         };
         let outcomes = parsed.decode_events(&scope);
         let received_at_ms = received_at.unix_millis();
+        // Live events need the decoded events after the append; keep them only when someone
+        // watches this workspace (one atomic load otherwise).
+        let live = self
+            .live
+            .as_ref()
+            .filter(|live| live.is_watched(&source.workspace_id));
+        let mut live_entries: Vec<(usize, Entry)> = Vec::new();
+        let mut kept_events: Vec<(Arc<Event>, Arc<str>)> = Vec::new();
         let mut report = Report::default();
         let mut appends = Vec::with_capacity(outcomes.len());
         let mut appended = Vec::with_capacity(outcomes.len());
         for (index, outcome) in outcomes.into_iter().enumerate() {
             match outcome {
                 Outcome::Accepted(event) => {
-                    appended.push((index, event.message_id.clone()));
+                    let message_id = event.message_id.clone();
+                    appended.push((index, message_id.clone()));
+                    let json = event.to_canonical_json();
+                    let payload = if live.is_some() {
+                        let json: Arc<str> = Arc::from(json);
+                        let payload = Bytes::copy_from_slice(json.as_bytes());
+                        kept_events.push((Arc::from(event), json));
+                        payload
+                    } else {
+                        Bytes::from(json)
+                    };
                     appends.push(AppendEvent {
                         workspace_id: source.workspace_id.clone(),
                         connection_id: source.connection_id.clone(),
-                        message_id: event.message_id.clone(),
+                        message_id,
                         received_at_ms,
-                        payload: Bytes::from(event.to_canonical_json()),
+                        payload,
                         dedup: true,
                     });
                 }
@@ -277,11 +325,20 @@ impl Ingest {
                         &source.connection_id,
                         rejection.error.reason(),
                     );
-                    report.rejected.push((
-                        rejection.index,
-                        rejection.message_id,
-                        rejection.error.to_string(),
-                    ));
+                    let error = rejection.error.to_string();
+                    if live.is_some() {
+                        let entry = Entry::rejected(
+                            source.connection_id.clone(),
+                            received_at,
+                            error.clone(),
+                            rejection.raw,
+                            rejection.raw_truncated,
+                        );
+                        live_entries.push((index, entry));
+                    }
+                    report
+                        .rejected
+                        .push((rejection.index, rejection.message_id, error));
                 }
             }
         }
@@ -290,12 +347,33 @@ impl Ingest {
             let statuses = self.log.append(appends).await.map_err(log_error)?;
             self.metrics
                 .append_duration(started.elapsed().as_secs_f64());
+            let mut kept = kept_events.into_iter();
             for (status, (index, message_id)) in statuses.into_iter().zip(appended) {
+                let kept = kept.next();
                 match status {
-                    AppendStatus::Appended { .. } => report.accepted += 1,
-                    AppendStatus::Duplicate => report.duplicates.push((index, message_id)),
+                    AppendStatus::Appended { .. } => {
+                        report.accepted += 1;
+                        if let Some((event, json)) = kept {
+                            live_entries.push((index, Entry::accepted(event, json)));
+                        }
+                    }
+                    AppendStatus::Duplicate => {
+                        if let Some((event, json)) = kept {
+                            live_entries.push((index, Entry::duplicate(&event, Some(json))));
+                        }
+                        report.duplicates.push((index, message_id));
+                    }
                 }
             }
+        }
+        if let Some(live) = live
+            && !live_entries.is_empty()
+        {
+            live_entries.sort_by_key(|(index, _)| *index);
+            live.publish(
+                &source.workspace_id,
+                live_entries.into_iter().map(|(_, entry)| entry).collect(),
+            );
         }
         if let Some(rate_limit) = rate_limit {
             self.limiter.refund(
@@ -325,7 +403,7 @@ impl Ingest {
             .iter()
             .any(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
         Ok(if wants_report {
-            let mut response = Response::new(Body::new(Bytes::from(report.to_json())));
+            let mut response = Response::new(weir_http::full(Bytes::from(report.to_json())));
             response.headers_mut().insert(
                 http::header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
@@ -339,6 +417,10 @@ impl Ingest {
             );
             response
         })
+    }
+
+    fn body_memory_kib(&self) -> u32 {
+        u32::try_from((self.config.body_memory / 1024).max(1)).unwrap_or(u32::MAX)
     }
 
     /// Step 6: a short grace wait for an unavailable log, then 503.
@@ -374,7 +456,7 @@ impl Ingest {
                     body.push_str(",\"integrations\":{\"Krenalis\":{\"apiKey\":");
                     weir_http::push_json_string(&mut body, key);
                     body.push_str("}}}");
-                    let mut response = Response::new(Body::new(Bytes::from(body)));
+                    let mut response = Response::new(weir_http::full(Bytes::from(body)));
                     let headers = response.headers_mut();
                     headers.insert(
                         http::header::CONTENT_TYPE,
@@ -450,18 +532,26 @@ fn log_error(error: LogError) -> ErrorResponse {
     }
 }
 
+fn internal() -> ErrorResponse {
+    ErrorResponse::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalServerError",
+        "Internal Server Error",
+    )
+}
+
 fn not_found() -> HttpResponse {
     ErrorResponse::new(StatusCode::NOT_FOUND, "NotFound", "").into_response()
 }
 
 fn empty(status: StatusCode) -> HttpResponse {
-    let mut response = Response::new(Body::new(Bytes::new()));
+    let mut response = Response::new(weir_http::full(Bytes::new()));
     *response.status_mut() = status;
     response
 }
 
 fn text(status: StatusCode, body: &str) -> HttpResponse {
-    let mut response = Response::new(Body::new(Bytes::from(body.to_string())));
+    let mut response = Response::new(weir_http::full(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

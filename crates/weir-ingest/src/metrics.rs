@@ -8,6 +8,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use weir_log::{HistogramSnapshot, LogStats};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -111,8 +112,8 @@ impl Metrics {
         f(&mut registry)
     }
 
-    /// The OpenMetrics text of every registered metric.
-    pub fn render(&self) -> String {
+    /// The OpenMetrics text of every registered metric, plus the event log's statistics.
+    pub fn render(&self, log: &LogStats) -> String {
         let mut text = String::new();
         let registry = self
             .registry
@@ -121,6 +122,11 @@ impl Metrics {
         if prometheus_client::encoding::text::encode(&mut text, &registry).is_err() {
             tracing::error!("metrics could not be encoded");
         }
+        // The log keeps its own atomics; render them before the closing `# EOF`.
+        let eof = text.rfind("# EOF").unwrap_or(text.len());
+        text.truncate(eof);
+        render_log_stats(log, &mut text);
+        text.push_str("# EOF\n");
         text
     }
 
@@ -174,4 +180,67 @@ impl Metrics {
     pub(crate) fn append_duration(&self, seconds: f64) {
         self.append_seconds.observe(seconds);
     }
+}
+
+/// `weir_log_*` (storage spec §14): commits, events and duplicates, and the two histograms
+/// of group commits (duration, events per commit).
+fn render_log_stats(stats: &LogStats, out: &mut String) {
+    use std::fmt::Write;
+    let counters = [
+        (
+            "weir_log_commits",
+            "Group commits of the event log",
+            stats.commits(),
+        ),
+        (
+            "weir_log_failed_commits",
+            "Group commits that failed (nothing stored)",
+            stats.failed_commits(),
+        ),
+        (
+            "weir_log_events_appended",
+            "Events stored in the event log",
+            stats.events_appended(),
+        ),
+        (
+            "weir_log_duplicates",
+            "Events found to be duplicates at append",
+            stats.duplicates(),
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}.\n# TYPE {name} counter\n{name}_total {value}\n"
+        );
+    }
+    histogram(
+        out,
+        "weir_log_append_duration_seconds",
+        "Duration of each group commit, begin to fsync",
+        &stats.commit_duration(),
+    );
+    histogram(
+        out,
+        "weir_log_commit_events",
+        "Events stored per group commit",
+        &stats.commit_events(),
+    );
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, snapshot: &HistogramSnapshot) {
+    use std::fmt::Write;
+    let _ = write!(out, "# HELP {name} {help}.\n# TYPE {name} histogram\n");
+    let _ = writeln!(out, "{name}_sum {}", snapshot.sum);
+    let _ = writeln!(out, "{name}_count {}", snapshot.count);
+    let mut cumulative = 0;
+    for (bound, count) in snapshot.bounds.iter().zip(&snapshot.counts) {
+        cumulative += count;
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound:?}\"}} {cumulative}");
+    }
+    let _ = writeln!(
+        out,
+        "{name}_bucket{{le=\"+Inf\"}} {}",
+        snapshot.count.max(cumulative)
+    );
 }

@@ -33,7 +33,11 @@ pub(crate) fn classify(method: &Method, path: &str) -> Option<Endpoint> {
         _ => {}
     }
     if let Some(rest) = path.strip_prefix("/v1/events/") {
-        if rest == "schema" || rest == "listeners" || rest.starts_with("listeners/") {
+        if rest == "schema"
+            || rest == "stream"
+            || rest == "listeners"
+            || rest.starts_with("listeners/")
+        {
             return None;
         }
         if let Some(key) = rest.strip_prefix("settings/") {
@@ -93,6 +97,7 @@ mod tests {
         assert_eq!(classify(&post, "/v1/events/listeners"), None);
         assert_eq!(classify(&post, "/v1/events/listeners/abc"), None);
         assert_eq!(classify(&Method::GET, "/v1/events/schema"), None);
+        assert_eq!(classify(&Method::GET, "/v1/events/stream"), None);
         assert_eq!(
             classify(&Method::GET, "/v1/events/settings/k"),
             Some(Endpoint::Settings("k".into()))

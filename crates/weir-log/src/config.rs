@@ -15,7 +15,9 @@ pub struct LogConfig {
     /// duplicates. Default 24 h; must not exceed `retention`.
     pub dedup_window: Duration,
     /// How long the writer may wait for more appends before committing a group that is not yet
-    /// full. Default 0: measured, waiting did not raise throughput (see `SqliteLog`).
+    /// full. Default 0 (the spec table says 2 ms): measured with 32 concurrent appenders, a
+    /// 2 ms delay gave no more events/s, since appends queued during one commit already form
+    /// the next group, and it added latency.
     pub group_commit_delay: Duration,
     /// A group stops collecting appends once it holds this many events. Default 65536.
     pub group_commit_max_events: usize,

@@ -47,8 +47,8 @@ pub trait EventLog: Send + Sync + 'static {
     /// with `dedup: true` whose (connection, message id) was accepted within the dedup window
     /// (earlier in this call included) is a [`AppendStatus::Duplicate`] and is not stored.
     ///
-    /// On error none of the events are stored. Dropping the future after the call started does
-    /// not cancel the append.
+    /// On error none of the events are stored. Dropping the future does not undo an append the
+    /// writer already took: its events may be stored without the caller learning their seqs.
     fn append(
         &self,
         events: Vec<AppendEvent>,

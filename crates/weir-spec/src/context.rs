@@ -50,6 +50,17 @@ pub(crate) fn decode_context(
     lenient: bool,
 ) -> Result<ContextDraft, ContextError> {
     let mut draft = ContextDraft::default();
+    decode_context_into(object, lenient, &mut draft)?;
+    Ok(draft)
+}
+
+/// [`decode_context`] into `draft`, which must be empty (`ContextDraft::default()`); decoding
+/// in place spares moving the large draft around.
+pub(crate) fn decode_context_into(
+    object: Value<'_, '_>,
+    lenient: bool,
+    draft: &mut ContextDraft,
+) -> Result<(), ContextError> {
     // Set once `sessionId` or a true `sessionStart` wrote into `session`; a later `session`
     // member is then a second specification of it.
     let mut session_from_shortcut = false;
@@ -61,7 +72,8 @@ pub(crate) fn decode_context(
         match key {
             "ip" => draft.ip = top_string("ip", value)?,
             "locale" => {
-                draft.locale = top_string("locale", value)?.and_then(|l| normalize_locale(&l))
+                let text = value.as_str().ok_or(ContextError::NotString("locale"))?;
+                draft.locale = normalize_locale(&text);
             }
             "timezone" => draft.timezone = top_string("timezone", value)?,
             "userAgent" => draft.user_agent = top_string("userAgent", value)?,
@@ -256,7 +268,7 @@ pub(crate) fn decode_context(
             _ => {}
         }
     }
-    Ok(draft)
+    Ok(())
 }
 
 fn is_section(key: &str) -> bool {

@@ -2,12 +2,13 @@
 //! phase A scans the members in document order, phase B applies the cross-field rules
 //! B1–B19 in their fixed order. The first error met is the event's rejection.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::context::{ContextDraft, decode_context, merge_default, raw_object};
+use crate::context::{ContextDraft, decode_context_into, merge_default, raw_object};
 use crate::error::{EventError, Member};
 use crate::event::{Context, Event, EventType, Location, NameVersion, RawJson, Screen};
-use crate::ip::{ContextIpError, resolve_context_ip};
+use crate::ip::{ContextIpError, ContextIpResolver};
 use crate::json::{Kind, Value};
 use crate::locale::is_accepted_country;
 use crate::timestamp::{Timestamp, TimestampError};
@@ -49,6 +50,46 @@ pub(crate) struct Scope<'c> {
     pub(crate) geolocator: Option<&'c dyn Geolocator>,
 }
 
+/// Work that repeats across the events of one request, done once per request: the request
+/// IP's stored forms, and the browser and OS parsed from each distinct user agent (a batch from
+/// one SDK repeats the same user agent).
+#[derive(Debug)]
+pub(crate) struct Memo {
+    ip: ContextIpResolver,
+    user_agents: Vec<(String, NameVersion, NameVersion)>,
+}
+
+/// At most this many distinct user agents are remembered per request.
+const MEMO_USER_AGENTS: usize = 16;
+
+impl Memo {
+    pub(crate) fn new(scope: &Scope<'_>) -> Memo {
+        Memo {
+            ip: ContextIpResolver::new(scope.request_ip, scope.ip_fallback),
+            user_agents: Vec::new(),
+        }
+    }
+
+    /// The browser and OS sections §11.2 derives from `user_agent`.
+    fn user_agent(&mut self, user_agent: &str) -> (NameVersion, NameVersion) {
+        if let Some((_, browser, os)) = self.user_agents.iter().find(|(ua, ..)| ua == user_agent) {
+            return (browser.clone(), os.clone());
+        }
+        let (browser, os) = parse_user_agent(user_agent);
+        let convert = |named: crate::useragent::Named| NameVersion {
+            name: Some(named.name.to_string()),
+            other: named.other,
+            version: named.version,
+        };
+        let (browser, os) = (convert(browser), convert(os));
+        if self.user_agents.len() < MEMO_USER_AGENTS {
+            self.user_agents
+                .push((user_agent.to_owned(), browser.clone(), os.clone()));
+        }
+        (browser, os)
+    }
+}
+
 /// The members phase A collected.
 #[derive(Default)]
 struct Members {
@@ -77,19 +118,25 @@ enum NullIs {
     Error,
 }
 
-pub(crate) fn decode_event(object: Value<'_, '_>, scope: &Scope<'_>) -> Result<Event, EventError> {
-    let members = scan_members(object, scope.lenient)?;
-    apply_rules(members, scope)
+pub(crate) fn decode_event(
+    object: Value<'_, '_>,
+    scope: &Scope<'_>,
+    memo: &mut Memo,
+) -> Result<Box<Event>, EventError> {
+    // The members are collected and the rules applied in place: the context draft and the
+    // event are large, and moving them costs more than most rules.
+    let mut members = Members::default();
+    scan_members(object, scope.lenient, &mut members)?;
+    apply_rules(&mut members, scope, memo)
 }
 
-/// Phase A (§3).
-fn scan_members(object: Value<'_, '_>, lenient: bool) -> Result<Members, EventError> {
+/// Phase A (§3), into `m` (empty).
+fn scan_members(object: Value<'_, '_>, lenient: bool, m: &mut Members) -> Result<(), EventError> {
     let strict_null = if lenient {
         NullIs::Absent
     } else {
         NullIs::Error
     };
-    let mut m = Members::default();
     for (key, value) in object.members() {
         match key.as_ref() {
             "anonymousId" => m.anonymous_id = string(value, "anonymousId", NullIs::Absent)?,
@@ -107,30 +154,40 @@ fn scan_members(object: Value<'_, '_>, lenient: bool) -> Result<Members, EventEr
             "timestamp" => m.timestamp = timestamp(value, "timestamp", NullIs::Absent)?,
             "sentAt" => m.sent_at = timestamp(value, "sentAt", strict_null)?,
             "type" => {
-                m.event_type = match string(value, "type", strict_null)? {
+                m.event_type = match str_member(value, "type", strict_null)? {
                     None => None,
                     Some(name) => Some(EventType::from_name(&name).ok_or(EventError::InvalidType)?),
                 }
             }
             "traits" => m.traits = object_member(value, "traits")?,
             "properties" => m.properties = object_member(value, "properties")?,
-            "context" => {
-                m.context = match value.kind() {
-                    Kind::Object => Some(decode_context(value, lenient)?),
-                    Kind::Null if lenient => None,
-                    _ => return Err(EventError::ContextNotObject),
+            "context" => match value.kind() {
+                Kind::Object => {
+                    let draft = m.context.insert(ContextDraft::default());
+                    decode_context_into(value, lenient, draft)?;
                 }
-            }
+                Kind::Null if lenient => m.context = None,
+                _ => return Err(EventError::ContextNotObject),
+            },
             _ => {}
         }
     }
-    Ok(m)
+    Ok(())
 }
 
 fn string(value: Value<'_, '_>, key: Member, null: NullIs) -> Result<Option<String>, EventError> {
+    Ok(str_member(value, key, null)?.map(Cow::into_owned))
+}
+
+/// A string member, borrowed from the body where it has no escapes; empty is absent.
+fn str_member<'a>(
+    value: Value<'_, 'a>,
+    key: Member,
+    null: NullIs,
+) -> Result<Option<Cow<'a, str>>, EventError> {
     match value.as_str() {
         Some(text) if text.is_empty() => Ok(None),
-        Some(text) => Ok(Some(text.into_owned())),
+        Some(text) => Ok(Some(text)),
         None if value.is_null() && null == NullIs::Absent => Ok(None),
         None => Err(EventError::NotString(key)),
     }
@@ -141,7 +198,7 @@ fn timestamp(
     key: Member,
     null: NullIs,
 ) -> Result<Option<Timestamp>, EventError> {
-    let Some(text) = string(value, key, null)? else {
+    let Some(text) = str_member(value, key, null)? else {
         return Ok(None);
     };
     match Timestamp::parse(&text) {
@@ -160,18 +217,21 @@ fn object_member(value: Value<'_, '_>, key: Member) -> Result<Option<RawJson>, E
 }
 
 /// Phase B (§1 table), in order.
-fn apply_rules(mut m: Members, scope: &Scope<'_>) -> Result<Event, EventError> {
+fn apply_rules(
+    m: &mut Members,
+    scope: &Scope<'_>,
+    memo: &mut Memo,
+) -> Result<Box<Event>, EventError> {
     use EventType::{Alias, Group, Identify, Page, Screen as ScreenType, Track};
 
     // B1: batch default context.
-    let mut context = m.context.take();
     if let Some(default) = scope.default_context {
-        match context.as_mut() {
+        match m.context.as_mut() {
             Some(own) => merge_default(own, default),
-            None => context = Some(default.clone()),
+            None => m.context = Some(default.clone()),
         }
     }
-    let mut context = context.unwrap_or_default();
+    let context = m.context.get_or_insert_with(ContextDraft::default);
 
     // B2: type.
     let event_type = match m.event_type.or(scope.path_type) {
@@ -184,10 +244,7 @@ fn apply_rules(mut m: Members, scope: &Scope<'_>) -> Result<Event, EventError> {
     if m.user_id.is_none() && m.anonymous_id.is_none() {
         return Err(EventError::MissingIdentity(event_type));
     }
-    let anonymous_id = m
-        .anonymous_id
-        .take()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let anonymous_id = m.anonymous_id.take().unwrap_or_else(|| new_uuid(""));
 
     // B4: category.
     if event_type != Page && m.category.is_some() {
@@ -198,10 +255,12 @@ fn apply_rules(mut m: Members, scope: &Scope<'_>) -> Result<Event, EventError> {
     }
 
     // B5: browser and OS.
-    normalize_browser_and_os(&mut context);
+    normalize_browser_and_os(context, memo);
 
     // B6: IP.
-    let ip = resolve_context_ip(context.ip.as_deref(), scope.request_ip, scope.ip_fallback)
+    let ip = memo
+        .ip
+        .resolve(context.ip.as_deref())
         .map_err(|error| match error {
             ContextIpError::Invalid => EventError::InvalidIp,
             ContextIpError::Multicast => EventError::MulticastIp,
@@ -246,10 +305,7 @@ fn apply_rules(mut m: Members, scope: &Scope<'_>) -> Result<Event, EventError> {
         (_, Some(_)) => return Err(EventError::NotPermitted("groupId", event_type)),
     }
     // B11: messageId.
-    let message_id = m
-        .message_id
-        .take()
-        .unwrap_or_else(|| format!("weir-{}", uuid::Uuid::new_v4()));
+    let message_id = m.message_id.take().unwrap_or_else(|| new_uuid("weir-"));
     // B12: name.
     if !matches!(event_type, Page | ScreenType) && m.name.is_some() {
         return Err(EventError::NotPermitted("name", event_type));
@@ -295,35 +351,35 @@ fn apply_rules(mut m: Members, scope: &Scope<'_>) -> Result<Event, EventError> {
 
     // B19: the stored context.
     let context = Context {
-        app: context.app,
-        browser: context.browser,
-        campaign: context.campaign,
-        consents: context.consents,
-        device: context.device,
-        ip: context.ip,
-        library: context.library,
+        app: context.app.take(),
+        browser: context.browser.take(),
+        campaign: context.campaign.take(),
+        consents: context.consents.take(),
+        device: context.device.take(),
+        ip: context.ip.take(),
+        library: context.library.take(),
         locale: context.locale.map(str::to_string),
-        location: context.location,
-        network: context.network,
-        os: context.os,
-        page: context.page,
-        referrer: context.referrer,
+        location: context.location.take(),
+        network: context.network.take(),
+        os: context.os.take(),
+        page: context.page.take(),
+        referrer: context.referrer.take(),
         screen,
-        session: context.session,
-        timezone: context.timezone,
-        user_agent: context.user_agent,
+        session: context.session.take(),
+        timezone: context.timezone.take(),
+        user_agent: context.user_agent.take(),
     };
 
-    Ok(Event {
+    Ok(Box::new(Event {
         connection_id: scope.connection_id.to_string(),
         anonymous_id,
-        channel: m.channel,
-        category: m.category,
+        channel: m.channel.take(),
+        category: m.category.take(),
         context,
-        event: m.event,
-        group_id: m.group_id,
+        event: m.event.take(),
+        group_id: m.group_id.take(),
         message_id,
-        name: m.name,
+        name: m.name.take(),
         properties,
         received_at,
         sent_at,
@@ -331,9 +387,9 @@ fn apply_rules(mut m: Members, scope: &Scope<'_>) -> Result<Event, EventError> {
         timestamp,
         traits,
         event_type,
-        previous_id: m.previous_id,
-        user_id: m.user_id,
-    })
+        previous_id: m.previous_id.take(),
+        user_id: m.user_id.take(),
+    }))
 }
 
 fn checked_dimension(
@@ -349,7 +405,7 @@ fn checked_dimension(
 }
 
 /// B5 (§11): normalise client names; fill a missing section from the user agent.
-fn normalize_browser_and_os(context: &mut ContextDraft) {
+fn normalize_browser_and_os(context: &mut ContextDraft, memo: &mut Memo) {
     fn normalize(
         section: &mut NameVersion,
         normalize_name: fn(&str, Option<&str>) -> (&'static str, Option<String>),
@@ -370,19 +426,25 @@ fn normalize_browser_and_os(context: &mut ContextDraft) {
     if let Some(user_agent) = context.user_agent.as_deref()
         && (context.browser.is_none() || context.os.is_none())
     {
-        let (browser, os) = parse_user_agent(user_agent);
-        let convert = |named: crate::useragent::Named| NameVersion {
-            name: Some(named.name.to_string()),
-            other: named.other,
-            version: named.version,
-        };
+        let (browser, os) = memo.user_agent(user_agent);
         if context.browser.is_none() {
-            context.browser = Some(convert(browser));
+            context.browser = Some(browser);
         }
         if context.os.is_none() {
-            context.os = Some(convert(os));
+            context.os = Some(os);
         }
     }
+}
+
+/// `prefix` followed by a new random (version 4) UUID in lowercase hyphenated form.
+fn new_uuid(prefix: &str) -> String {
+    let mut buffer = uuid::Uuid::encode_buffer();
+    let id = uuid::Uuid::new_v4();
+    let text = id.hyphenated().encode_lower(&mut buffer);
+    let mut out = String::with_capacity(prefix.len() + text.len());
+    out.push_str(prefix);
+    out.push_str(text);
+    out
 }
 
 /// B7 (§9): a location from a database record; `None` when no field survives.

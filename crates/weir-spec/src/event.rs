@@ -10,7 +10,15 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::json::{find_json_special, has_json_special};
 use crate::timestamp::Timestamp;
+
+/// The text that starts a member with a constant name: `,"name":` (no name needs escaping).
+macro_rules! key {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":")
+    };
+}
 
 /// The six event types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -246,7 +254,8 @@ pub struct Session {
 impl Event {
     /// The canonical JSON form (`event-model.md` §13.2).
     pub fn to_canonical_json(&self) -> String {
-        let mut out = String::with_capacity(512);
+        // Typical events serialise to 600–900 bytes; one allocation covers them.
+        let mut out = String::with_capacity(1024);
         self.write_canonical_json(&mut out);
         out
     }
@@ -254,29 +263,32 @@ impl Event {
     /// Appends the canonical JSON form to `out`.
     pub fn write_canonical_json(&self, out: &mut String) {
         let mut w = ObjectWriter::open(out);
-        w.string("connectionId", &self.connection_id);
-        w.string("anonymousId", &self.anonymous_id);
-        w.opt_string("channel", self.channel.as_deref());
-        w.opt_string("category", self.category.as_deref());
+        w.string(key!("connectionId"), &self.connection_id);
+        w.string(key!("anonymousId"), &self.anonymous_id);
+        w.opt_string(key!("channel"), self.channel.as_deref());
+        w.opt_string(key!("category"), self.category.as_deref());
         if !self.context.is_empty() {
-            w.key("context");
+            w.key(key!("context"));
             self.context.write(w.out);
         }
-        w.opt_string("event", self.event.as_deref());
-        w.opt_string("groupId", self.group_id.as_deref());
-        w.string("messageId", &self.message_id);
-        w.opt_string("name", self.name.as_deref());
+        w.opt_string(key!("event"), self.event.as_deref());
+        w.opt_string(key!("groupId"), self.group_id.as_deref());
+        w.string(key!("messageId"), &self.message_id);
+        w.opt_string(key!("name"), self.name.as_deref());
         if let Some(properties) = &self.properties {
-            w.raw("properties", properties.as_str());
+            w.raw(key!("properties"), properties.as_str());
         }
-        w.timestamp("receivedAt", self.received_at);
-        w.timestamp("sentAt", self.sent_at);
-        w.timestamp("originalTimestamp", self.original_timestamp);
-        w.timestamp("timestamp", self.timestamp);
-        w.raw("traits", self.traits.as_str());
-        w.string("type", self.event_type.as_str());
-        w.opt_string("previousId", self.previous_id.as_deref());
-        w.opt_string("userId", self.user_id.as_deref());
+        w.timestamp(key!("receivedAt"), self.received_at);
+        w.timestamp(key!("sentAt"), self.sent_at);
+        w.timestamp(key!("originalTimestamp"), self.original_timestamp);
+        w.timestamp(key!("timestamp"), self.timestamp);
+        w.raw(key!("traits"), self.traits.as_str());
+        w.key(key!("type"));
+        w.out.push('"');
+        w.out.push_str(self.event_type.as_str());
+        w.out.push('"');
+        w.opt_string(key!("previousId"), self.previous_id.as_deref());
+        w.opt_string(key!("userId"), self.user_id.as_deref());
         w.close();
     }
 
@@ -290,113 +302,112 @@ impl Context {
     fn write(&self, out: &mut String) {
         let mut w = ObjectWriter::open(out);
         if let Some(app) = &self.app {
-            w.section("app", |s| {
-                s.opt_string("name", app.name.as_deref());
-                s.opt_string("version", app.version.as_deref());
-                s.opt_string("build", app.build.as_deref());
-                s.opt_string("namespace", app.namespace.as_deref());
+            w.section(key!("app"), |s| {
+                s.opt_string(key!("name"), app.name.as_deref());
+                s.opt_string(key!("version"), app.version.as_deref());
+                s.opt_string(key!("build"), app.build.as_deref());
+                s.opt_string(key!("namespace"), app.namespace.as_deref());
             });
         }
         if let Some(browser) = &self.browser {
-            w.section("browser", |s| browser.write(s));
+            w.section(key!("browser"), |s| browser.write(s));
         }
         if let Some(campaign) = &self.campaign {
-            w.section("campaign", |s| {
-                s.opt_string("name", campaign.name.as_deref());
-                s.opt_string("source", campaign.source.as_deref());
-                s.opt_string("medium", campaign.medium.as_deref());
-                s.opt_string("term", campaign.term.as_deref());
-                s.opt_string("content", campaign.content.as_deref());
+            w.section(key!("campaign"), |s| {
+                s.opt_string(key!("name"), campaign.name.as_deref());
+                s.opt_string(key!("source"), campaign.source.as_deref());
+                s.opt_string(key!("medium"), campaign.medium.as_deref());
+                s.opt_string(key!("term"), campaign.term.as_deref());
+                s.opt_string(key!("content"), campaign.content.as_deref());
             });
         }
         if let Some(consents) = &self.consents {
-            w.section("consents", |s| {
+            w.section(key!("consents"), |s| {
                 for (purpose, granted) in consents {
-                    s.boolean(purpose, *granted);
+                    s.dynamic_key(purpose);
+                    s.out.push_str(if *granted { "true" } else { "false" });
                 }
             });
         }
         if let Some(device) = &self.device {
-            w.section("device", |s| {
-                s.opt_string("id", device.id.as_deref());
-                s.opt_string("advertisingId", device.advertising_id.as_deref());
-                if let Some(enabled) = device.ad_tracking_enabled {
-                    s.boolean("adTrackingEnabled", enabled);
-                }
-                s.opt_string("manufacturer", device.manufacturer.as_deref());
-                s.opt_string("model", device.model.as_deref());
-                s.opt_string("name", device.name.as_deref());
-                s.opt_string("type", device.device_type.as_deref());
-                s.opt_string("token", device.token.as_deref());
+            w.section(key!("device"), |s| {
+                s.opt_string(key!("id"), device.id.as_deref());
+                s.opt_string(key!("advertisingId"), device.advertising_id.as_deref());
+                s.opt_bool(key!("adTrackingEnabled"), device.ad_tracking_enabled);
+                s.opt_string(key!("manufacturer"), device.manufacturer.as_deref());
+                s.opt_string(key!("model"), device.model.as_deref());
+                s.opt_string(key!("name"), device.name.as_deref());
+                s.opt_string(key!("type"), device.device_type.as_deref());
+                s.opt_string(key!("token"), device.token.as_deref());
             });
         }
-        w.opt_string("ip", self.ip.as_deref());
+        w.opt_string(key!("ip"), self.ip.as_deref());
         if let Some(library) = &self.library {
-            w.section("library", |s| {
-                s.opt_string("name", library.name.as_deref());
-                s.opt_string("version", library.version.as_deref());
+            w.section(key!("library"), |s| {
+                s.opt_string(key!("name"), library.name.as_deref());
+                s.opt_string(key!("version"), library.version.as_deref());
             });
         }
-        w.opt_string("locale", self.locale.as_deref());
+        w.opt_string(key!("locale"), self.locale.as_deref());
         if let Some(location) = &self.location {
-            w.section("location", |s| {
-                s.opt_string("city", location.city.as_deref());
-                s.opt_string("country", location.country.as_deref());
-                s.opt_float("latitude", location.latitude);
-                s.opt_float("longitude", location.longitude);
-                s.opt_float("speed", location.speed);
+            w.section(key!("location"), |s| {
+                s.opt_string(key!("city"), location.city.as_deref());
+                s.opt_string(key!("country"), location.country.as_deref());
+                s.opt_float(key!("latitude"), location.latitude);
+                s.opt_float(key!("longitude"), location.longitude);
+                s.opt_float(key!("speed"), location.speed);
             });
         }
         if let Some(network) = &self.network {
-            w.section("network", |s| {
-                s.opt_bool("bluetooth", network.bluetooth);
-                s.opt_string("carrier", network.carrier.as_deref());
-                s.opt_bool("cellular", network.cellular);
-                s.opt_bool("wifi", network.wifi);
+            w.section(key!("network"), |s| {
+                s.opt_bool(key!("bluetooth"), network.bluetooth);
+                s.opt_string(key!("carrier"), network.carrier.as_deref());
+                s.opt_bool(key!("cellular"), network.cellular);
+                s.opt_bool(key!("wifi"), network.wifi);
             });
         }
         if let Some(os) = &self.os {
-            w.section("os", |s| os.write(s));
+            w.section(key!("os"), |s| os.write(s));
         }
         if let Some(page) = &self.page {
-            w.section("page", |s| {
-                s.opt_string("path", page.path.as_deref());
-                s.opt_string("referrer", page.referrer.as_deref());
-                s.opt_string("search", page.search.as_deref());
-                s.opt_string("title", page.title.as_deref());
-                s.opt_string("url", page.url.as_deref());
+            w.section(key!("page"), |s| {
+                s.opt_string(key!("path"), page.path.as_deref());
+                s.opt_string(key!("referrer"), page.referrer.as_deref());
+                s.opt_string(key!("search"), page.search.as_deref());
+                s.opt_string(key!("title"), page.title.as_deref());
+                s.opt_string(key!("url"), page.url.as_deref());
             });
         }
         if let Some(referrer) = &self.referrer {
-            w.section("referrer", |s| {
-                s.opt_string("id", referrer.id.as_deref());
-                s.opt_string("type", referrer.referrer_type.as_deref());
+            w.section(key!("referrer"), |s| {
+                s.opt_string(key!("id"), referrer.id.as_deref());
+                s.opt_string(key!("type"), referrer.referrer_type.as_deref());
             });
         }
         if let Some(screen) = &self.screen {
-            w.section("screen", |s| {
-                s.opt_int("width", screen.width.map(i64::from));
-                s.opt_int("height", screen.height.map(i64::from));
-                s.opt_float("density", screen.density);
+            w.section(key!("screen"), |s| {
+                s.opt_int(key!("width"), screen.width.map(i64::from));
+                s.opt_int(key!("height"), screen.height.map(i64::from));
+                s.opt_float(key!("density"), screen.density);
             });
         }
         if let Some(session) = &self.session {
-            w.section("session", |s| {
-                s.opt_int("id", session.id);
-                s.opt_bool("start", session.start);
+            w.section(key!("session"), |s| {
+                s.opt_int(key!("id"), session.id);
+                s.opt_bool(key!("start"), session.start);
             });
         }
-        w.opt_string("timezone", self.timezone.as_deref());
-        w.opt_string("userAgent", self.user_agent.as_deref());
+        w.opt_string(key!("timezone"), self.timezone.as_deref());
+        w.opt_string(key!("userAgent"), self.user_agent.as_deref());
         w.close();
     }
 }
 
 impl NameVersion {
     fn write(&self, s: &mut ObjectWriter<'_>) {
-        s.opt_string("name", self.name.as_deref());
-        s.opt_string("other", self.other.as_deref());
-        s.opt_string("version", self.version.as_deref());
+        s.opt_string(key!("name"), self.name.as_deref());
+        s.opt_string(key!("other"), self.other.as_deref());
+        s.opt_string(key!("version"), self.version.as_deref());
     }
 }
 
@@ -416,38 +427,47 @@ impl<'o> ObjectWriter<'o> {
         self.out.push('}');
     }
 
-    fn key(&mut self, key: &str) {
+    /// Starts a member with a constant name: `key` is the text of [`key!`] (`,"name":`); the
+    /// first member drops its comma.
+    fn key(&mut self, key: &'static str) {
+        let text = if self.first {
+            self.first = false;
+            key.get(1..).unwrap_or(key)
+        } else {
+            key
+        };
+        self.out.push_str(text);
+    }
+
+    /// Starts a member whose name comes from the data (escaped as needed).
+    fn dynamic_key(&mut self, name: &str) {
         if !self.first {
             self.out.push(',');
         }
         self.first = false;
-        write_json_string(self.out, key);
+        write_json_string(self.out, name);
         self.out.push(':');
     }
 
-    fn string(&mut self, key: &str, value: &str) {
+    fn string(&mut self, key: &'static str, value: &str) {
         self.key(key);
         write_json_string(self.out, value);
     }
 
-    fn opt_string(&mut self, key: &str, value: Option<&str>) {
+    fn opt_string(&mut self, key: &'static str, value: Option<&str>) {
         if let Some(value) = value {
             self.string(key, value);
         }
     }
 
-    fn boolean(&mut self, key: &str, value: bool) {
-        self.key(key);
-        self.out.push_str(if value { "true" } else { "false" });
-    }
-
-    fn opt_bool(&mut self, key: &str, value: Option<bool>) {
+    fn opt_bool(&mut self, key: &'static str, value: Option<bool>) {
         if let Some(value) = value {
-            self.boolean(key, value);
+            self.key(key);
+            self.out.push_str(if value { "true" } else { "false" });
         }
     }
 
-    fn opt_int(&mut self, key: &str, value: Option<i64>) {
+    fn opt_int(&mut self, key: &'static str, value: Option<i64>) {
         if let Some(value) = value {
             self.key(key);
             self.out.push_str(itoa::Buffer::new().format(value));
@@ -455,7 +475,7 @@ impl<'o> ObjectWriter<'o> {
     }
 
     /// Floats in shortest round-trip form; integral values print without a fraction.
-    fn opt_float(&mut self, key: &str, value: Option<f64>) {
+    fn opt_float(&mut self, key: &'static str, value: Option<f64>) {
         if let Some(value) = value.filter(|v| v.is_finite()) {
             self.key(key);
             use std::fmt::Write;
@@ -463,19 +483,19 @@ impl<'o> ObjectWriter<'o> {
         }
     }
 
-    fn raw(&mut self, key: &str, json: &str) {
+    fn raw(&mut self, key: &'static str, json: &str) {
         self.key(key);
         self.out.push_str(json);
     }
 
-    fn timestamp(&mut self, key: &str, value: Timestamp) {
+    fn timestamp(&mut self, key: &'static str, value: Timestamp) {
         self.key(key);
         self.out.push('"');
         value.write_canonical(self.out);
         self.out.push('"');
     }
 
-    fn section(&mut self, key: &str, body: impl FnOnce(&mut ObjectWriter<'_>)) {
+    fn section(&mut self, key: &'static str, body: impl FnOnce(&mut ObjectWriter<'_>)) {
         self.key(key);
         let mut section = ObjectWriter::open(self.out);
         body(&mut section);
@@ -485,28 +505,35 @@ impl<'o> ObjectWriter<'o> {
 
 /// Appends `value` as a JSON string: `"`, `\` and control characters escaped, nothing else.
 pub(crate) fn write_json_string(out: &mut String, value: &str) {
+    out.reserve(value.len() + 2);
     out.push('"');
     let bytes = value.as_bytes();
+    if !has_json_special(bytes) {
+        out.push_str(value);
+        out.push('"');
+        return;
+    }
     let mut copied_from = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
+    let mut index = find_json_special(bytes, 0);
+    while let Some(&byte) = bytes.get(index) {
         out.push_str(value.get(copied_from..index).unwrap_or(""));
-        if escape.is_empty() {
-            out.push_str(&format!("\\u{byte:04x}"));
-        } else {
-            out.push_str(escape);
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                out.push(char::from(HEX[usize::from(byte & 0xf)]));
+            }
         }
         copied_from = index + 1;
+        index = find_json_special(bytes, copied_from);
     }
     out.push_str(value.get(copied_from..).unwrap_or(""));
     out.push('"');

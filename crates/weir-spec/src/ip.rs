@@ -98,7 +98,20 @@ pub fn request_ip(
 
 /// Canonical ("identifiable") text: dotted decimal for IPv4, RFC 5952 for IPv6.
 pub(crate) fn canonical_text(ip: IpAddr) -> String {
-    ip.to_string()
+    match ip {
+        // What `Display` writes, without the formatting machinery.
+        IpAddr::V4(a) => {
+            let mut text = String::with_capacity(15);
+            for (index, octet) in a.octets().into_iter().enumerate() {
+                if index > 0 {
+                    text.push('.');
+                }
+                text.push_str(itoa::Buffer::new().format(octet));
+            }
+            text
+        }
+        IpAddr::V6(_) => ip.to_string(),
+    }
 }
 
 /// Masked to /24 (IPv4) or /48 (IPv6).
@@ -131,43 +144,93 @@ const STRONG: IpAddr = IpAddr::V4(Ipv4Addr::new(255, 255, 0, 0));
 
 /// Step B6 (§8.2). `context_ip` is the merged `context.ip` (`None` when absent or empty),
 /// `request_ip` the (unmapped) request IP, `falls_back` the connector's fallback flag.
+#[cfg(test)]
 pub(crate) fn resolve_context_ip(
     context_ip: Option<&str>,
     request_ip: IpAddr,
     falls_back: bool,
 ) -> Result<ContextIp, ContextIpError> {
-    const ABSENT: ContextIp = ContextIp {
-        stored: None,
-        geolocation: None,
-    };
-    let request_ip = request_ip.to_canonical();
-    let from_request = |stored: IpAddr| ContextIp {
-        stored: Some(canonical_text(stored)),
-        geolocation: Some(request_ip),
-    };
-    let Some(text) = context_ip else {
-        return Ok(if falls_back {
-            from_request(request_ip)
-        } else {
-            ABSENT
-        });
-    };
-    // Magic values are compared before unmapping, so their mapped forms are not magic.
-    match parse_ip(text).ok_or(ContextIpError::Invalid)? {
-        UNSPECIFIED => Ok(ABSENT),
-        BROADCAST => Ok(from_request(request_ip)),
-        PARTIAL => Ok(from_request(partially_anonymous(request_ip))),
-        STRONG => Ok(from_request(strongly_anonymous(request_ip))),
-        parsed => {
-            let ip = parsed.to_canonical();
-            if ip.is_multicast() {
-                return Err(ContextIpError::Multicast);
-            }
-            let stored = Some(canonical_text(ip));
-            Ok(ContextIp {
-                stored,
-                geolocation: Some(ip),
+    ContextIpResolver::new(request_ip, falls_back).resolve(context_ip)
+}
+
+/// Step B6 for the events of one request: the request IP's stored forms (canonical, masked
+/// to /24 or /48, masked to /16 or /32) are formatted at most once per request.
+#[derive(Debug)]
+pub(crate) struct ContextIpResolver {
+    /// The request IP, unmapped.
+    request_ip: IpAddr,
+    falls_back: bool,
+    /// Canonical text of the request IP, partially and strongly anonymised, once computed.
+    texts: [Option<String>; 3],
+}
+
+#[derive(Clone, Copy)]
+enum RequestForm {
+    Identifiable = 0,
+    Partial = 1,
+    Strong = 2,
+}
+
+impl ContextIpResolver {
+    pub(crate) fn new(request_ip: IpAddr, falls_back: bool) -> ContextIpResolver {
+        ContextIpResolver {
+            request_ip: request_ip.to_canonical(),
+            falls_back,
+            texts: [None, None, None],
+        }
+    }
+
+    /// The request IP (in `form`) stored, the request IP geolocated.
+    fn request_ip_stored(&mut self, form: RequestForm) -> ContextIp {
+        let request_ip = self.request_ip;
+        let stored = self.texts[form as usize]
+            .get_or_insert_with(|| {
+                canonical_text(match form {
+                    RequestForm::Identifiable => request_ip,
+                    RequestForm::Partial => partially_anonymous(request_ip),
+                    RequestForm::Strong => strongly_anonymous(request_ip),
+                })
             })
+            .clone();
+        ContextIp {
+            stored: Some(stored),
+            geolocation: Some(request_ip),
+        }
+    }
+
+    /// Step B6 (§8.2) for one event's merged `context.ip` (`None` when absent or empty).
+    pub(crate) fn resolve(
+        &mut self,
+        context_ip: Option<&str>,
+    ) -> Result<ContextIp, ContextIpError> {
+        const ABSENT: ContextIp = ContextIp {
+            stored: None,
+            geolocation: None,
+        };
+        let Some(text) = context_ip else {
+            return Ok(if self.falls_back {
+                self.request_ip_stored(RequestForm::Identifiable)
+            } else {
+                ABSENT
+            });
+        };
+        // Magic values are compared before unmapping, so their mapped forms are not magic.
+        match parse_ip(text).ok_or(ContextIpError::Invalid)? {
+            UNSPECIFIED => Ok(ABSENT),
+            BROADCAST => Ok(self.request_ip_stored(RequestForm::Identifiable)),
+            PARTIAL => Ok(self.request_ip_stored(RequestForm::Partial)),
+            STRONG => Ok(self.request_ip_stored(RequestForm::Strong)),
+            parsed => {
+                let ip = parsed.to_canonical();
+                if ip.is_multicast() {
+                    return Err(ContextIpError::Multicast);
+                }
+                let stored = Some(canonical_text(ip));
+                Ok(ContextIp {
+                    stored,
+                    geolocation: Some(ip),
+                })
+            }
         }
     }
 }
@@ -432,6 +495,11 @@ mod tests {
                 prop_assert!(r.stored.is_some() == r.geolocation.is_some());
             }
             let _ = (partially_anonymous(peer), strongly_anonymous(peer));
+        }
+
+        #[test]
+        fn canonical_text_is_display(a: IpAddr) {
+            prop_assert_eq!(canonical_text(a), a.to_string());
         }
 
         #[test]

@@ -7,6 +7,7 @@
 //! with their original number spelling and string escapes.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -153,6 +154,71 @@ pub(crate) fn quote_char_into(out: &mut String, c: char, quote: char) {
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The bytes a JSON string cannot hold as they are: `"`, `\\` and the controls 0x00–0x1F.
+fn is_json_special(byte: u8) -> bool {
+    byte == b'"' || byte == b'\\' || byte < 0x20
+}
+
+/// Index of the first byte at or after `from` that [`is_json_special`], or `bytes.len()`;
+/// eight bytes at a time.
+pub(crate) fn find_json_special(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let found = json_special_flags(u64::from_le_bytes(*chunk));
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(&byte) = bytes.get(at) {
+        if is_json_special(byte) {
+            return at;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// Whether any byte of `bytes` [`is_json_special`].
+pub(crate) fn has_json_special(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut found = 0;
+    for chunk in &mut chunks {
+        found |= json_special_flags(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+    }
+    let rest = chunks.remainder();
+    if rest.is_empty() {
+        return found != 0;
+    }
+    // The last eight bytes (overlapping checked ones, which is harmless for a yes/no answer).
+    match bytes
+        .len()
+        .checked_sub(8)
+        .and_then(|last| bytes.get(last..))
+    {
+        Some(last) => {
+            found |= json_special_flags(u64::from_le_bytes(last.try_into().unwrap_or([0; 8])));
+            found != 0
+        }
+        None => rest.iter().copied().any(is_json_special),
+    }
+}
+
+/// The high bit of every byte of `word` (little-endian) that [`is_json_special`]. Each of the
+/// three has-byte tests flags its lowest hit exactly (a borrow can only flag bytes above a
+/// true hit), so the lowest flag of their union is exact too, and no flag means no hit.
+fn json_special_flags(word: u64) -> u64 {
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let found = (quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash)
+        | (word.wrapping_sub(ONES * 0x20) & !word);
+    found & HIGHS
+}
+
 /// One node of the tape. Containers know where their subtree ends, so siblings can be skipped
 /// in O(1). An object's members are laid out as key (a `String` node), then the value subtree.
 #[derive(Debug, Clone, Copy)]
@@ -170,17 +236,19 @@ enum Node {
         end: u32,
         escaped: bool,
     },
+    /// `end` is the index of the node after the subtree; `span_start..span_end` the source
+    /// text; `compact` says that text has no whitespace outside strings.
     Array {
-        len: u32,
         end: u32,
         span_start: u32,
         span_end: u32,
+        compact: bool,
     },
     Object {
-        len: u32,
         end: u32,
         span_start: u32,
         span_end: u32,
+        compact: bool,
     },
 }
 
@@ -189,6 +257,36 @@ enum Node {
 pub(crate) struct Document<'a> {
     src: &'a str,
     nodes: Vec<Node>,
+}
+
+/// Tapes with room for more nodes than this (1 MiB) are freed, not kept for reuse.
+const MAX_SPARE_NODES: usize = 1 << 16;
+
+thread_local! {
+    /// The tape of this thread's last dropped [`Document`], kept for its next parse. The tape
+    /// is a request's largest allocation (about 1.3 times the body); freeing it makes the
+    /// allocator consolidate and return the request's memory to the OS, which then has to be
+    /// faulted back in for the next request.
+    static SPARE_TAPE: Cell<Vec<Node>> = const { Cell::new(Vec::new()) };
+}
+
+/// An empty tape with room for at least `capacity` nodes, reusing this thread's spare one.
+fn spare_tape(capacity: usize) -> Vec<Node> {
+    let mut nodes = SPARE_TAPE.try_with(Cell::take).unwrap_or_default();
+    nodes.clear();
+    nodes.reserve(capacity);
+    nodes
+}
+
+impl Drop for Document<'_> {
+    fn drop(&mut self) {
+        let mut nodes = std::mem::take(&mut self.nodes);
+        if nodes.capacity() <= MAX_SPARE_NODES {
+            nodes.clear();
+            // During thread teardown the tape is simply freed.
+            let _ = SPARE_TAPE.try_with(|spare| spare.set(nodes));
+        }
+    }
 }
 
 /// The JSON kind of a value, as named in rejection messages.
@@ -221,22 +319,32 @@ impl<'a> Document<'a> {
     /// Parses the first JSON value of `bytes` (after leading whitespace); whatever follows it is
     /// ignored, as the spec requires.
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<Document<'a>, SyntaxError> {
-        let valid_prefix = match std::str::from_utf8(bytes) {
-            Ok(_) => bytes.len(),
-            Err(error) => error.valid_up_to(),
+        // The longest valid UTF-8 prefix of the input, checked once.
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(error) => bytes
+                .get(..error.valid_up_to())
+                .and_then(|prefix| std::str::from_utf8(prefix).ok())
+                .unwrap_or(""),
         };
         let mut parser = Parser {
             bytes,
+            text,
             position: 0,
-            nodes: Vec::with_capacity(bytes.len() / 8 + 4),
+            // Typical request bodies hold one node per 12–16 bytes.
+            nodes: spare_tape(bytes.len() / 12 + 4),
             frames: Vec::new(),
             keys: Vec::new(),
-            valid_prefix,
+            whitespace_runs: 0,
         };
         let end = parser.run()?;
         // Outside strings only ASCII is accepted and every string was checked, so the consumed
         // prefix is valid UTF-8; map a violation of that reasoning to an error, never a panic.
-        let src = std::str::from_utf8(&bytes[..end]).map_err(|_| SyntaxError::InvalidUtf8)?;
+        let src = match text.get(..end) {
+            Some(src) => src,
+            None => std::str::from_utf8(bytes.get(..end).unwrap_or_default())
+                .map_err(|_| SyntaxError::InvalidUtf8)?,
+        };
         Ok(Document {
             src,
             nodes: parser.nodes,
@@ -341,32 +449,33 @@ impl<'d, 'a> Value<'d, 'a> {
     /// Number of elements (array) or members (object); 0 for scalars.
     pub(crate) fn len(&self) -> usize {
         match self.node() {
-            Node::Array { len, .. } | Node::Object { len, .. } => len as usize,
+            Node::Array { .. } => self.elements().count(),
+            Node::Object { .. } => self.members().count(),
             _ => 0,
         }
     }
 
     pub(crate) fn elements(&self) -> Elements<'d, 'a> {
-        let (next, remaining) = match self.node() {
-            Node::Array { len, .. } => (self.index + 1, len as usize),
+        let (next, end) = match self.node() {
+            Node::Array { end, .. } => (self.index + 1, end as usize),
             _ => (0, 0),
         };
         Elements {
             doc: self.doc,
             next,
-            remaining,
+            end,
         }
     }
 
     pub(crate) fn members(&self) -> Members<'d, 'a> {
-        let (next, remaining) = match self.node() {
-            Node::Object { len, .. } => (self.index + 1, len as usize),
+        let (next, end) = match self.node() {
+            Node::Object { end, .. } => (self.index + 1, end as usize),
             _ => (0, 0),
         };
         Members {
             doc: self.doc,
             next,
-            remaining,
+            end,
         }
     }
 
@@ -403,7 +512,9 @@ impl<'d, 'a> Value<'d, 'a> {
     pub(crate) fn write_compact(&self, out: &mut String) {
         let raw = self.raw_text();
         match self.node() {
-            Node::Array { .. } | Node::Object { .. } => compact_into(raw, out),
+            Node::Array { compact: false, .. } | Node::Object { compact: false, .. } => {
+                compact_into(raw, out)
+            }
             _ => out.push_str(raw),
         }
     }
@@ -443,17 +554,17 @@ fn compact_into(raw: &str, out: &mut String) {
 pub(crate) struct Elements<'d, 'a> {
     doc: &'d Document<'a>,
     next: usize,
-    remaining: usize,
+    /// The node after the array's subtree.
+    end: usize,
 }
 
 impl<'d, 'a> Iterator for Elements<'d, 'a> {
     type Item = Value<'d, 'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.remaining == 0 {
+        if self.next >= self.end {
             return None;
         }
-        self.remaining -= 1;
         let value = Value {
             doc: self.doc,
             index: self.next,
@@ -467,17 +578,17 @@ impl<'d, 'a> Iterator for Elements<'d, 'a> {
 pub(crate) struct Members<'d, 'a> {
     doc: &'d Document<'a>,
     next: usize,
-    remaining: usize,
+    /// The node after the object's subtree.
+    end: usize,
 }
 
 impl<'d, 'a> Iterator for Members<'d, 'a> {
     type Item = (Cow<'a, str>, Value<'d, 'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.remaining == 0 {
+        if self.next >= self.end {
             return None;
         }
-        self.remaining -= 1;
         let key = Value {
             doc: self.doc,
             index: self.next,
@@ -545,7 +656,8 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
 struct Frame {
     node: usize,
     is_object: bool,
-    len: u32,
+    /// [`Parser::whitespace_runs`] when the container opened.
+    whitespace_runs: usize,
     /// Where this object's member names start in `Parser::keys`.
     keys_start: usize,
     /// Built once an object grows past [`LINEAR_DUPLICATE_SCAN`] members.
@@ -554,28 +666,16 @@ struct Frame {
 
 struct Parser<'a> {
     bytes: &'a [u8],
+    /// The longest valid UTF-8 prefix of `bytes`; strings wholly inside it need no further
+    /// UTF-8 check and are sliced from it.
+    text: &'a str,
     position: usize,
     nodes: Vec<Node>,
     frames: Vec<Frame>,
     /// Member names of the open objects (unescaped), innermost last.
     keys: Vec<Cow<'a, str>>,
-    /// Length of the longest valid UTF-8 prefix of the input; strings wholly inside it need
-    /// no further UTF-8 check.
-    valid_prefix: usize,
-}
-
-/// What the parser expects next.
-#[derive(Clone, Copy)]
-enum Expect {
-    Value,
-    /// After `[`: a value or `]`.
-    FirstElement,
-    /// After `{`: a name or `}`.
-    FirstName,
-    /// After `,` in an object.
-    Name,
-    /// After a value inside a container (or at the top level).
-    AfterValue,
+    /// How many runs of insignificant whitespace were skipped so far.
+    whitespace_runs: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -583,9 +683,20 @@ impl<'a> Parser<'a> {
         self.bytes.get(self.position).copied()
     }
 
+    fn peek_or_eof(&self) -> Result<u8, SyntaxError> {
+        match self.bytes.get(self.position) {
+            Some(&byte) => Ok(byte),
+            None => Err(SyntaxError::UnexpectedEof),
+        }
+    }
+
     fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+        if let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.whitespace_runs += 1;
             self.position += 1;
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+                self.position += 1;
+            }
         }
     }
 
@@ -601,79 +712,79 @@ impl<'a> Parser<'a> {
         u32::try_from(self.position).unwrap_or(u32::MAX)
     }
 
-    /// Runs to the end of the first value; returns the byte offset just after it.
+    /// Runs to the end of the first value; returns the byte offset just after it (and the
+    /// whitespace that follows it).
     fn run(&mut self) -> Result<usize, SyntaxError> {
-        let mut expect = Expect::Value;
+        self.skip_whitespace();
+        let byte = self.peek_or_eof()?;
+        // Whether a container was just opened (a first name or element, or its end, is next)
+        // rather than a value just ended (`,` or the end of the container is next).
+        let mut opened = self.value(byte)?;
         loop {
             self.skip_whitespace();
-            match expect {
-                Expect::Value | Expect::FirstElement => {
-                    let Some(byte) = self.peek() else {
-                        return Err(SyntaxError::UnexpectedEof);
-                    };
-                    if matches!(expect, Expect::FirstElement) && byte == b']' {
-                        self.close_container()?;
-                        expect = Expect::AfterValue;
-                    } else {
-                        expect = self.value(byte)?;
-                    }
-                }
-                Expect::FirstName | Expect::Name => {
-                    let Some(byte) = self.peek() else {
-                        return Err(SyntaxError::UnexpectedEof);
-                    };
-                    if matches!(expect, Expect::FirstName) && byte == b'}' {
-                        self.close_container()?;
-                        expect = Expect::AfterValue;
-                        continue;
-                    }
-                    if byte != b'"' {
-                        return Err(self.invalid(Place::StartOfString));
-                    }
-                    self.name()?;
-                    self.skip_whitespace();
-                    match self.peek() {
-                        None => return Err(SyntaxError::UnexpectedEof),
-                        Some(b':') => self.position += 1,
-                        Some(_) => return Err(self.invalid(Place::AfterObjectName)),
-                    }
-                    expect = Expect::Value;
-                }
-                Expect::AfterValue => {
-                    let Some(frame) = self.frames.last() else {
-                        return Ok(self.position);
-                    };
-                    let is_object = frame.is_object;
-                    match (self.peek(), is_object) {
-                        (None, _) => return Err(SyntaxError::UnexpectedEof),
-                        (Some(b','), true) => {
-                            self.position += 1;
-                            expect = Expect::Name;
-                        }
-                        (Some(b','), false) => {
-                            self.position += 1;
-                            expect = Expect::Value;
-                        }
-                        (Some(b'}'), true) | (Some(b']'), false) => {
-                            self.close_container()?;
-                        }
-                        (Some(_), true) => {
-                            return Err(self.invalid(Place::AfterObjectValue));
-                        }
-                        (Some(_), false) => {
-                            return Err(self.invalid(Place::AfterArrayElement));
-                        }
-                    }
-                }
+            let Some(frame) = self.frames.last() else {
+                return Ok(self.position);
+            };
+            let is_object = frame.is_object;
+            let byte = self.peek_or_eof()?;
+            if opened {
+                opened = if byte == if is_object { b'}' } else { b']' } {
+                    self.close_container();
+                    false
+                } else if is_object {
+                    self.member(byte)?
+                } else {
+                    self.value(byte)?
+                };
+                continue;
             }
+            opened = match byte {
+                b',' => {
+                    self.position += 1;
+                    self.skip_whitespace();
+                    let byte = self.peek_or_eof()?;
+                    if is_object {
+                        self.member(byte)?
+                    } else {
+                        self.value(byte)?
+                    }
+                }
+                b'}' if is_object => {
+                    self.close_container();
+                    false
+                }
+                b']' if !is_object => {
+                    self.close_container();
+                    false
+                }
+                _ if is_object => return Err(self.invalid(Place::AfterObjectValue)),
+                _ => return Err(self.invalid(Place::AfterArrayElement)),
+            };
         }
     }
 
-    /// Parses a value starting with `byte`; returns what to expect next.
-    fn value(&mut self, byte: u8) -> Result<Expect, SyntaxError> {
-        if let Some(frame) = self.frames.last_mut() {
-            frame.len += 1;
+    /// Parses an object member whose name starts with `byte`: the name, `:` and the value;
+    /// returns whether the value opened a container.
+    #[inline(always)]
+    fn member(&mut self, byte: u8) -> Result<bool, SyntaxError> {
+        if byte != b'"' {
+            return Err(self.invalid(Place::StartOfString));
         }
+        self.name()?;
+        self.skip_whitespace();
+        match self.peek() {
+            None => return Err(SyntaxError::UnexpectedEof),
+            Some(b':') => self.position += 1,
+            Some(_) => return Err(self.invalid(Place::AfterObjectName)),
+        }
+        self.skip_whitespace();
+        let byte = self.peek_or_eof()?;
+        self.value(byte)
+    }
+
+    /// Parses a value starting with `byte`; returns whether it opened a container.
+    #[inline(always)]
+    fn value(&mut self, byte: u8) -> Result<bool, SyntaxError> {
         match byte {
             b'{' | b'[' => {
                 if self.frames.len() >= MAX_DEPTH {
@@ -684,31 +795,27 @@ impl<'a> Parser<'a> {
                 self.frames.push(Frame {
                     node: self.nodes.len(),
                     is_object,
-                    len: 0,
+                    whitespace_runs: self.whitespace_runs,
                     keys_start: self.keys.len(),
                     key_set: None,
                 });
                 self.nodes.push(if is_object {
                     Node::Object {
-                        len: 0,
                         end: 0,
                         span_start: start,
                         span_end: start,
+                        compact: true,
                     }
                 } else {
                     Node::Array {
-                        len: 0,
                         end: 0,
                         span_start: start,
                         span_end: start,
+                        compact: true,
                     }
                 });
                 self.position += 1;
-                Ok(if is_object {
-                    Expect::FirstName
-                } else {
-                    Expect::FirstElement
-                })
+                Ok(true)
             }
             b'"' => {
                 let (start, end, escaped) = self.string()?;
@@ -717,7 +824,7 @@ impl<'a> Parser<'a> {
                     end,
                     escaped,
                 });
-                Ok(Expect::AfterValue)
+                Ok(false)
             }
             b't' => self.literal("true", Node::True),
             b'f' => self.literal("false", Node::False),
@@ -729,46 +836,46 @@ impl<'a> Parser<'a> {
                     start,
                     end: self.offset(),
                 });
-                Ok(Expect::AfterValue)
+                Ok(false)
             }
             _ => Err(self.invalid(Place::StartOfValue)),
         }
     }
 
-    fn close_container(&mut self) -> Result<(), SyntaxError> {
+    /// Consumes the `}` or `]` of the innermost open container.
+    fn close_container(&mut self) {
         self.position += 1;
         let Some(frame) = self.frames.pop() else {
-            return Ok(());
+            return;
         };
         let end = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
         let span_end = self.offset();
+        let compact_span = frame.whitespace_runs == self.whitespace_runs;
         if let Some(
             Node::Array {
-                len,
                 end: e,
                 span_end: s,
+                compact,
                 ..
             }
             | Node::Object {
-                len,
                 end: e,
                 span_end: s,
+                compact,
                 ..
             },
         ) = self.nodes.get_mut(frame.node)
         {
-            // Members are counted per value; an object's names are not values.
-            *len = frame.len;
             *e = end;
             *s = span_end;
+            *compact = compact_span;
         }
         if frame.is_object {
             self.keys.truncate(frame.keys_start);
         }
-        Ok(())
     }
 
-    fn literal(&mut self, literal: &'static str, node: Node) -> Result<Expect, SyntaxError> {
+    fn literal(&mut self, literal: &'static str, node: Node) -> Result<bool, SyntaxError> {
         for expecting in literal.bytes().skip(1) {
             self.position += 1;
             match self.peek() {
@@ -782,7 +889,7 @@ impl<'a> Parser<'a> {
         }
         self.position += 1;
         self.nodes.push(node);
-        Ok(Expect::AfterValue)
+        Ok(false)
     }
 
     fn digits(&mut self) -> Result<(), SyntaxError> {
@@ -827,6 +934,7 @@ impl<'a> Parser<'a> {
         let start = self.position;
         let mut escaped = false;
         loop {
+            self.position = find_json_special(self.bytes, self.position);
             let Some(byte) = self.peek() else {
                 return Err(SyntaxError::UnexpectedEof);
             };
@@ -836,15 +944,17 @@ impl<'a> Parser<'a> {
                     escaped = true;
                     self.escape()?;
                 }
-                0x00..=0x1F => {
-                    return Err(self.invalid(Place::InString));
-                }
-                _ => self.position += 1,
+                _ => return Err(self.invalid(Place::InString)),
             }
         }
         let end = self.position;
         self.position += 1;
-        if end > self.valid_prefix && std::str::from_utf8(&self.bytes[start..end]).is_err() {
+        if end > self.text.len()
+            && self
+                .bytes
+                .get(start..end)
+                .is_none_or(|raw| std::str::from_utf8(raw).is_err())
+        {
             return Err(SyntaxError::InvalidUtf8);
         }
         let to_u32 = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
@@ -890,8 +1000,15 @@ impl<'a> Parser<'a> {
             end,
             escaped,
         });
-        let raw = std::str::from_utf8(&self.bytes[start as usize..end as usize])
-            .map_err(|_| SyntaxError::InvalidUtf8)?;
+        let range = start as usize..end as usize;
+        let raw = match self.text.get(range.clone()) {
+            Some(raw) => raw,
+            None => self
+                .bytes
+                .get(range)
+                .and_then(|raw| std::str::from_utf8(raw).ok())
+                .ok_or(SyntaxError::InvalidUtf8)?,
+        };
         let key: Cow<'a, str> = if escaped {
             Cow::Owned(unescape(raw))
         } else {
@@ -1098,11 +1215,55 @@ mod tests {
         assert_eq!(compact(r#"{"k":"\u00e9 \n"}"#), r#"{"k":"\u00e9 \n"}"#);
     }
 
+    #[test]
+    fn compact_containers_are_copied_and_others_compacted() {
+        let doc = Document::parse(b"[{\"a\":[1, 2]},{\"b\":\"x y\"}, {\"c\" :{}}]").expect("valid");
+        let texts: Vec<String> = doc
+            .root()
+            .elements()
+            .map(|element| {
+                let mut out = String::new();
+                element.write_compact(&mut out);
+                out
+            })
+            .collect();
+        assert_eq!(texts, [r#"{"a":[1,2]}"#, r#"{"b":"x y"}"#, r#"{"c":{}}"#]);
+        assert_eq!(doc.root().len(), 3);
+        assert_eq!(doc.root().elements().nth(2).map(|e| e.len()), Some(1));
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
 
+        /// Bytes rich in what the word-at-a-time scans must get right: the special bytes, and
+        /// the bytes a borrow can turn into false hits right above them.
+        fn scan_bytes() -> impl Strategy<Value = Vec<u8>> {
+            let byte = prop_oneof![
+                Just(b'"'),
+                Just(b'\\'),
+                Just(b'#'),
+                Just(b']'),
+                Just(b'!'),
+                Just(b'['),
+                0u8..0x22,
+                Just(b'a'),
+                any::<u8>(),
+            ];
+            proptest::collection::vec(byte, 0..40)
+        }
+
         proptest! {
+            #[test]
+            fn word_scans_match_the_byte_definition(bytes in scan_bytes(), from in 0usize..48) {
+                let naive = (from..bytes.len())
+                    .find(|&i| is_json_special(bytes[i]))
+                    .unwrap_or(bytes.len().max(from));
+                prop_assert_eq!(find_json_special(&bytes, from), naive);
+                let any = bytes.iter().copied().any(is_json_special);
+                prop_assert_eq!(has_json_special(&bytes), any);
+            }
+
             #[test]
             fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
                 let _ = Document::parse(&bytes);

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::context::{ContextDraft, decode_context};
-use crate::decode::{Geolocator, Scope, decode_event};
+use crate::decode::{Geolocator, Memo, Scope, decode_event};
 use crate::error::{EventError, RequestError};
 use crate::event::{Event, EventType};
 use crate::json::{Document, Kind, Value};
@@ -61,7 +61,7 @@ pub const MAX_RAW_EVENT_BYTES: usize = 16 * 1024;
 /// Bytes that are not valid UTF-8 are left as they are (the parser rejects them where they
 /// matter); the valid prefix before them is still normalised.
 pub fn normalize_body(body: &[u8]) -> Cow<'_, [u8]> {
-    if body.is_ascii() {
+    if is_valid_nfc(body) {
         return Cow::Borrowed(body);
     }
     let (valid, rest) = match std::str::from_utf8(body) {
@@ -77,6 +77,47 @@ pub fn normalize_body(body: &[u8]) -> Cow<'_, [u8]> {
     let mut normalized: Vec<u8> = valid.nfc().collect::<String>().into_bytes();
     normalized.extend_from_slice(rest);
     Cow::Owned(normalized)
+}
+
+/// Whether `body` is valid UTF-8 whose NFC quick check says `Yes`, looking only at its
+/// non-ASCII runs: UTF-8 validity is decided within each maximal run of bytes ≥ 0x80, and the
+/// quick check treats every ASCII character as a starter that resets its state, so the quick
+/// check of the whole text is `Yes` exactly when that of every run is. `false` sends the body
+/// to the full (slow) path, which decides exactly.
+fn is_valid_nfc(body: &[u8]) -> bool {
+    let mut at = 0;
+    loop {
+        at = find_non_ascii(body, at);
+        let Some(rest) = body.get(at..).filter(|rest| !rest.is_empty()) else {
+            return true;
+        };
+        let run_len = rest.iter().position(u8::is_ascii).unwrap_or(rest.len());
+        let run = rest.get(..run_len).unwrap_or_default();
+        match std::str::from_utf8(run) {
+            Ok(text) if is_nfc_quick(text.chars()) == IsNormalized::Yes => {}
+            _ => return false,
+        }
+        at += run_len;
+    }
+}
+
+/// Index of the first byte ≥ 0x80 at or after `from`, or `bytes.len()`.
+fn find_non_ascii(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    const HIGHS: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        if u128::from_le_bytes(*chunk) & HIGHS != 0 {
+            break;
+        }
+        at += 16;
+    }
+    while let Some(byte) = bytes.get(at) {
+        if !byte.is_ascii() {
+            return at;
+        }
+        at += 1;
+    }
+    at
 }
 
 /// Per-request inputs of event decoding, known after authentication.
@@ -122,6 +163,8 @@ pub struct Rejection {
     pub error: EventError,
     /// The element's raw text, cut to at most [`MAX_RAW_EVENT_BYTES`].
     pub raw: String,
+    /// Whether `raw` was cut.
+    pub raw_truncated: bool,
 }
 
 /// Where the events of a parsed body are.
@@ -311,6 +354,7 @@ impl<'a> Request<'a> {
             lenient: self.route.compat == Compat::Segment,
             geolocator: scope.geolocator,
         };
+        let mut memo = Memo::new(&decode_scope);
         match &self.body {
             Body::Batch { doc, form } => {
                 let root = doc.root();
@@ -319,18 +363,18 @@ impl<'a> Request<'a> {
                     BatchForm::Envelope => root.member("batch").unwrap_or(root).elements(),
                     BatchForm::Single => {
                         decode_scope.single = true;
-                        return vec![decode_element(0, root, &decode_scope)];
+                        return vec![decode_element(0, root, &decode_scope, &mut memo)];
                     }
                 };
                 let mut outcomes = Vec::with_capacity(self.event_count);
                 outcomes.extend(
                     elements
                         .enumerate()
-                        .map(|(i, e)| decode_element(i, e, &decode_scope)),
+                        .map(|(i, e)| decode_element(i, e, &decode_scope, &mut memo)),
                 );
                 outcomes
             }
-            Body::TypedObject(doc) => vec![decode_element(0, doc.root(), &decode_scope)],
+            Body::TypedObject(doc) => vec![decode_element(0, doc.root(), &decode_scope, &mut memo)],
             Body::TypedOther { kind, raw } => vec![Outcome::Rejected(Rejection {
                 index: 0,
                 message_id: None,
@@ -341,19 +385,25 @@ impl<'a> Request<'a> {
                     kind => EventError::NotObject(*kind),
                 },
                 raw: truncate_raw(&String::from_utf8_lossy(raw)),
+                raw_truncated: raw.len() > MAX_RAW_EVENT_BYTES,
             })],
         }
     }
 }
 
-fn decode_element(index: usize, element: Value<'_, '_>, scope: &Scope<'_>) -> Outcome {
+fn decode_element(
+    index: usize,
+    element: Value<'_, '_>,
+    scope: &Scope<'_>,
+    memo: &mut Memo,
+) -> Outcome {
     let result = if element.kind() == Kind::Object {
-        decode_event(element, scope)
+        decode_event(element, scope, memo)
     } else {
         Err(EventError::NotObject(Some(element.kind())))
     };
     match result {
-        Ok(event) => Outcome::Accepted(Box::new(event)),
+        Ok(event) => Outcome::Accepted(event),
         Err(error) => Outcome::Rejected(Rejection {
             index,
             message_id: element
@@ -363,6 +413,7 @@ fn decode_element(index: usize, element: Value<'_, '_>, scope: &Scope<'_>) -> Ou
                 .map(Cow::into_owned),
             error,
             raw: truncate_raw(element.raw_text()),
+            raw_truncated: element.raw_text().len() > MAX_RAW_EVENT_BYTES,
         }),
     }
 }
@@ -398,4 +449,54 @@ fn write_key(value: Value<'_, '_>) -> Result<String, RequestError> {
 pub fn is_resource_id(text: &str) -> bool {
     const BASE58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
     text.len() == 12 && text.bytes().all(|b| BASE58.contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The definition `is_valid_nfc` must match: UTF-8, and a `Yes` from the quick check of
+    /// the whole text.
+    fn whole_text_check(body: &[u8]) -> bool {
+        std::str::from_utf8(body).is_ok_and(|text| is_nfc_quick(text.chars()) == IsNormalized::Yes)
+    }
+
+    fn pieces() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(b"a".to_vec()),
+            Just(b"e".to_vec()),
+            Just(b" ".to_vec()),
+            Just("\u{301}".as_bytes().to_vec()),
+            Just("\u{327}".as_bytes().to_vec()),
+            Just("\u{e9}".as_bytes().to_vec()),
+            Just("\u{212b}".as_bytes().to_vec()),
+            Just("\u{1100}\u{1161}".as_bytes().to_vec()),
+            Just("\u{ac00}".as_bytes().to_vec()),
+            Just("\u{1f600}".as_bytes().to_vec()),
+            Just(vec![0xff]),
+            Just(vec![0xc3]),
+            any::<char>().prop_map(|c| c.to_string().into_bytes()),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn fast_nfc_check_matches_the_whole_text_check(body in pieces()) {
+            prop_assert_eq!(is_valid_nfc(&body), whole_text_check(&body));
+        }
+    }
+
+    #[test]
+    fn non_ascii_runs_are_found_at_any_alignment() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut bytes = vec![b'x'; len];
+                bytes[at] = 0xc3;
+                assert_eq!(find_non_ascii(&bytes, 0), at);
+                assert_eq!(find_non_ascii(&bytes, at + 1), len);
+            }
+        }
+    }
 }

@@ -96,15 +96,17 @@ impl Timestamp {
     }
 
     fn canonical(&self) -> Canonical {
-        let dt = self.0;
+        let (year, month, day) = self.0.to_calendar_date();
+        let (hour, minute, second, nanos) = self.0.as_hms_nano();
+        let year = year.unsigned_abs();
         let mut buf = *b"0000-00-00T00:00:00.000000000Z";
-        put_digits(&mut buf[0..4], dt.year().unsigned_abs());
-        put_digits(&mut buf[5..7], u32::from(u8::from(dt.month())));
-        put_digits(&mut buf[8..10], u32::from(dt.day()));
-        put_digits(&mut buf[11..13], u32::from(dt.hour()));
-        put_digits(&mut buf[14..16], u32::from(dt.minute()));
-        put_digits(&mut buf[17..19], u32::from(dt.second()));
-        let nanos = dt.nanosecond();
+        put_two_digits(&mut buf, 0, year / 100 % 100);
+        put_two_digits(&mut buf, 2, year % 100);
+        put_two_digits(&mut buf, 5, u32::from(u8::from(month)));
+        put_two_digits(&mut buf, 8, u32::from(day));
+        put_two_digits(&mut buf, 11, u32::from(hour));
+        put_two_digits(&mut buf, 14, u32::from(minute));
+        put_two_digits(&mut buf, 17, u32::from(second));
         let (fraction, width) = match nanos {
             0 => (0, 0),
             n if n % 1_000_000 == 0 => (n / 1_000_000, 3),
@@ -133,6 +135,14 @@ impl Canonical {
     fn as_str(&self) -> &str {
         // Always ASCII digits and separators.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+/// Writes `value` (below 100) as two decimal digits at `buf[at..at + 2]`.
+fn put_two_digits(buf: &mut [u8; 30], at: usize, value: u32) {
+    if let Some([tens, ones]) = buf.get_mut(at..).and_then(<[u8]>::first_chunk_mut::<2>) {
+        *tens = b'0' + (value / 10 % 10) as u8;
+        *ones = b'0' + (value % 10) as u8;
     }
 }
 
@@ -172,7 +182,8 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-/// A run of ASCII digits: saturating value, digit count and value modulo 400.
+/// A run of ASCII digits: saturating value, digit count and (for the year only, see
+/// [`Cursor::year`]) value modulo 400.
 #[derive(Default)]
 struct Digits {
     value: u64,
@@ -198,11 +209,24 @@ impl Cursor<'_> {
         while let Some(&b) = self.bytes.get(self.pos).filter(|b| b.is_ascii_digit()) {
             let digit = b - b'0';
             d.value = d.value.saturating_mul(10).saturating_add(u64::from(digit));
-            d.rem400 = (d.rem400 * 10 + u16::from(digit)) % 400;
             d.len = d.len.saturating_add(1);
             self.pos += 1;
         }
         d
+    }
+
+    /// The year: one or more digits, with their value modulo 400 when that is needed (a
+    /// value above 9999, which `time` may not represent).
+    fn year(&mut self) -> Option<Digits> {
+        let start = self.pos;
+        let mut year = self.some_digits()?;
+        if year.value > 9999 {
+            let digits = self.bytes.get(start..self.pos).unwrap_or_default();
+            year.rem400 = digits
+                .iter()
+                .fold(0, |rem, b| (rem * 10 + u16::from(b - b'0')) % 400);
+        }
+        Some(year)
     }
 
     /// One or more digits.
@@ -265,7 +289,7 @@ impl Fields {
     fn parse(bytes: &[u8]) -> Option<Fields> {
         let mut c = Cursor { bytes, pos: 0 };
         c.eat(b'+');
-        let year = c.some_digits()?;
+        let year = c.year()?;
         let mut date = DayOfYear::Calendar { month: 1, day: 1 };
         if c.eat(b'-') {
             let first = c.some_digits()?;
@@ -344,10 +368,13 @@ impl Fields {
         if !representable {
             return Err(Year);
         }
-        PrimitiveDateTime::new(date, time)
-            .checked_sub(Duration::seconds(self.offset))
-            .and_then(Timestamp::from_utc)
-            .ok_or(Year)
+        let local = PrimitiveDateTime::new(date, time);
+        let utc = if self.offset == 0 {
+            Some(local)
+        } else {
+            local.checked_sub(Duration::seconds(self.offset))
+        };
+        utc.and_then(Timestamp::from_utc).ok_or(Year)
     }
 }
 

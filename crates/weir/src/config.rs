@@ -23,6 +23,7 @@ pub(crate) struct Config {
     pub(crate) http_drain_timeout: Duration,
     pub(crate) http_max_connections: usize,
     pub(crate) http_trust_forwarded_for: bool,
+    pub(crate) http_max_body_memory: usize,
     pub(crate) limits_body: usize,
     pub(crate) limits_segment_body: usize,
 }
@@ -33,7 +34,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 2022)),
             data_dir: PathBuf::from("./weir-data"),
             log_retention: Duration::from_secs(7 * 24 * 3600),
-            log_group_commit_delay: Duration::from_millis(2),
+            log_group_commit_delay: Duration::ZERO,
             log_group_commit_max_events: 65_536,
             dedup_window: Duration::from_secs(24 * 3600),
             http_read_header_timeout: Duration::from_secs(2),
@@ -41,6 +42,7 @@ impl Default for Config {
             http_drain_timeout: Duration::from_secs(30),
             http_max_connections: 10_000,
             http_trust_forwarded_for: true,
+            http_max_body_memory: 256 * 1024 * 1024,
             limits_body: 512_000,
             limits_segment_body: 4 * 1024 * 1024,
         }
@@ -61,6 +63,7 @@ const KEYS: &[&str] = &[
     "http.drain_timeout",
     "http.max_connections",
     "http.trust_forwarded_for",
+    "http.max_body_memory",
     "limits.body",
     "limits.segment_body",
 ];
@@ -151,6 +154,7 @@ impl Config {
                     .parse()
                     .with_context(|| format!("`{key}`: not true/false"))?
             }
+            "http.max_body_memory" => self.http_max_body_memory = number()?,
             "limits.body" => self.limits_body = number()?,
             "limits.segment_body" => self.limits_segment_body = number()?,
             other => bail!(

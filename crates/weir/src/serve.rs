@@ -11,7 +11,9 @@ use clap::{Args, ValueEnum};
 use weir_catalog::{Bootstrap, Catalog, SqliteCatalog};
 use weir_http::ServerConfig;
 use weir_ingest::{Ingest, IngestConfig, Metrics};
+use weir_live::{LiveConfig, LiveEvents};
 use weir_log::{EventLog, LogConfig, SqliteLog};
+use weir_pipeline::{Engine, EngineConfig, WarehouseTargets};
 
 use crate::config::Config;
 use crate::directory::CatalogDirectory;
@@ -103,10 +105,38 @@ async fn serve(config: Config) -> Result<()> {
         segment_body_limit: config.limits_segment_body,
         read_timeout: config.http_read_timeout,
         trust_forwarded_for: config.http_trust_forwarded_for,
+        body_memory: config.http_max_body_memory,
         ..IngestConfig::default()
     };
     let directory = Arc::new(CatalogDirectory::new(catalog.index()));
-    let ingest = Ingest::new(directory, log.clone(), metrics, ingest_config);
+    let admin_config = weir_admin::AdminConfig {
+        read_timeout: config.http_read_timeout,
+        ..weir_admin::AdminConfig::default()
+    };
+    let targets = Arc::new(WarehouseTargets::new(&data_dir));
+    let engine = Arc::new(
+        Engine::start(
+            log.clone(),
+            catalog.clone(),
+            targets.clone(),
+            EngineConfig::default(),
+        )
+        .context("starting the pipeline engine")?,
+    );
+    metrics.with_registry(|registry| engine.register_metrics(registry));
+    let live = LiveEvents::new(LiveConfig::default());
+    let _sweeper = live.spawn_sweeper(
+        &tokio::runtime::Handle::current(),
+        std::time::Duration::from_secs(60),
+    );
+    let ingest = Ingest::new(directory, log.clone(), metrics.clone(), ingest_config)
+        .with_live(live.clone())
+        .with_fallback(Arc::new(
+            weir_admin::Admin::new(catalog.clone(), admin_config)
+                .with_live(live.clone())
+                .with_engine(engine.clone())
+                .with_warehouses(targets.clone()),
+        ));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -121,9 +151,19 @@ async fn serve(config: Config) -> Result<()> {
         header_read_timeout: config.http_read_header_timeout,
         drain_timeout: config.http_drain_timeout,
     };
-    weir_http::serve(listener, Arc::new(ingest), server_config, shutdown_signal()).await;
+    let shutdown = {
+        let live = live.clone();
+        async move {
+            shutdown_signal().await;
+            // Open event streams would otherwise keep their connections busy until the drain
+            // timeout.
+            live.close_streams();
+        }
+    };
+    weir_http::serve(listener, Arc::new(ingest), server_config, shutdown).await;
     tracing::info!("stopped accepting; in-flight requests drained");
     let _ = std::fs::remove_file(&url_file);
+    engine.shutdown().await;
     log.close().await.context("flushing the event log")?;
     tracing::info!("event log flushed; bye");
     Ok(())

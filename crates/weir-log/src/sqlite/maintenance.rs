@@ -1,6 +1,6 @@
 //! Background upkeep, run by the writer between commits in bounded chunks (so appends wait at
 //! most one chunk): retention deletes the oldest rows whose events all expired, and the dedup
-//! index forgets keys older than the window.
+//! index forgets keys older than the window. Also the write probe that restores readiness.
 //!
 //! Retention deletes a prefix of the log in seq order and stops at the first row that has not
 //! expired. `received_at` is set by the server on arrival, so it rises with seq and the prefix
@@ -85,4 +85,15 @@ fn prune_log(conn: &Connection, cutoff_ms: i64) -> Result<(usize, bool), StoreEr
     .execute([last_expired_seq])?;
     let more = !stopped_early && expired_rows as i64 == RETENTION_CHUNK_ROWS;
     Ok((expired_rows, more))
+}
+
+/// A minimal durable write (its own fsync'd transaction), to learn whether the log is writable
+/// again after a failed commit.
+pub(crate) fn probe(conn: &Connection, now_ms: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('last_probe_ms', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([now_ms])?;
+    Ok(())
 }

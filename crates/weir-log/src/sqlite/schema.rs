@@ -43,9 +43,11 @@ CREATE TABLE meta (
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
 /// Page cache of each read connection, in KiB.
 const READER_CACHE_KIB: i64 = 8 * 1024;
-/// WAL pages after which a commit checkpoints (SQLite's default is 1000, i.e. 4 MiB; a larger
-/// WAL means fewer checkpoint fsyncs under heavy appends).
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+/// WAL pages after which a commit checkpoints by itself: only a backstop, since the
+/// checkpointer (see `checkpoint`) keeps the WAL far smaller.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 65_536;
+/// Size the WAL file is truncated to when it restarts after having grown beyond it.
+const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 /// How long a connection waits for a lock before failing with SQLITE_BUSY.
 const BUSY_TIMEOUT_MS: i64 = 5_000;
 
@@ -66,7 +68,17 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
     migrate(&conn)?;
+    Ok(conn)
+}
+
+/// Opens the checkpointer's connection to an existing log (no schema work).
+pub(crate) fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.pragma_update(None, "busy_timeout", BUSY_TIMEOUT_MS)?;
+    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
     Ok(conn)
 }
 

@@ -13,6 +13,7 @@ use rusqlite::Connection;
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::checkpoint::Checkpointer;
 use super::commit::{self, PreparedAppend};
 use super::maintenance;
 use crate::{AppendStatus, LogConfig, LogError, LogStats};
@@ -53,6 +54,8 @@ pub(crate) struct Writer {
     pub(crate) head: u64,
     pub(crate) head_sender: watch::Sender<u64>,
     pub(crate) shared: Arc<Shared>,
+    /// Told after each commit (see `checkpoint`).
+    pub(crate) checkpointer: Checkpointer,
     /// A current-thread runtime, only to wait on the command channel with a deadline.
     pub(crate) runtime: Runtime,
 }
@@ -197,6 +200,7 @@ impl Writer {
                 for (_, _, reply) in group.acks {
                     let _ = reply.send(Ok(()));
                 }
+                self.checkpointer.after_commit(&self.conn);
             }
             Err(error) => {
                 self.shared.ready.store(false, Ordering::Relaxed);
@@ -212,13 +216,23 @@ impl Writer {
         }
     }
 
-    /// Runs one maintenance chunk; returns when the next one is due.
+    /// Runs one maintenance chunk, and a probe write while the log is not ready (so readiness
+    /// recovers when no appends arrive, e.g. behind a load balancer); returns when the next
+    /// maintenance is due.
     fn maintain(&mut self) -> Duration {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| {
                 i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
             });
+        if !self.shared.ready.load(Ordering::Relaxed) {
+            match maintenance::probe(&self.conn, now_ms) {
+                Ok(()) => self.shared.ready.store(true, Ordering::Relaxed),
+                Err(error) => {
+                    error.into_log_error("log write probe");
+                }
+            }
+        }
         let pass = maintenance::run(
             &mut self.conn,
             now_ms,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{CONNECTION, WORKSPACE, data_dir, event, event_on, open, seqs};
+use super::{CONNECTION, WORKSPACE, data_dir, event, event_on, now_ms, open, seqs};
 use crate::{AppendEvent, AppendStatus, EventLog};
 
 #[tokio::test]
@@ -68,12 +68,13 @@ async fn reads_page_through_rows_by_seq() {
 async fn events_of_several_sources_in_one_append_keep_their_fields() {
     let dir = data_dir();
     let log = open(&dir);
-    let mut other = event_on("cnBBBBBBBBBB", "x", 42);
+    let now = now_ms();
+    let mut other = event_on("cnBBBBBBBBBB", "x", now + 42);
     other.workspace_id = "wsBBBBBBBBBB".to_owned();
     let events = vec![
-        event_on(CONNECTION, "a", 7),
-        other.clone(),
-        event_on(CONNECTION, "b", 9),
+        event_on(CONNECTION, "a", now + 7),
+        other,
+        event_on(CONNECTION, "b", now - 9),
     ];
     log.append(events.clone()).await.unwrap();
     let records = log.read(0, 10).await.unwrap();

@@ -80,4 +80,3 @@ where
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
-mod scratch;

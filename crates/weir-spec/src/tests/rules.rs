@@ -486,4 +486,6 @@ fn rejection_reasons_and_raw_text() {
         panic!("rejected")
     };
     assert!(rejection.raw.len() <= crate::MAX_RAW_EVENT_BYTES && rejection.raw.len() > 16_000);
+    assert!(rejection.raw_truncated);
+    assert!(!first.raw_truncated);
 }

@@ -1,0 +1,185 @@
+//! The PostgreSQL server a warehouse talks to: its URL parsed once, the optional Weir
+//! `schema` URL parameter, the `host:port` shown in messages (never the password), and the
+//! classification of driver errors into [`WarehouseError`].
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use tokio_postgres::config::{Config, Host};
+
+use crate::WarehouseError;
+
+/// Used when the URL sets no `connect_timeout`.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub(crate) struct Target {
+    pub(crate) config: Config,
+    /// `host:port` (or the socket path) for messages.
+    pub(crate) address: String,
+    /// The schema named by `?schema=`; the tables live there (it is the connection's
+    /// `search_path`), created if missing.
+    pub(crate) schema: Option<String>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("address", &self.address)
+            .field("schema", &self.schema)
+            .finish()
+    }
+}
+
+impl Target {
+    /// Parses a `postgres://` URL (or key=value string). Besides the libpq parameters that
+    /// tokio-postgres knows, a URL may carry `schema=<name>` (lowercase letters, digits, `_`).
+    pub(crate) fn parse(url: &str) -> Result<Target, WarehouseError> {
+        let (url, schema) = take_schema(url)?;
+        let mut config: Config = url.parse().map_err(|error| {
+            WarehouseError::rejected(format!("invalid PostgreSQL URL: {error}"))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("weir");
+        }
+        if let Some(schema) = &schema {
+            let options = match config.get_options() {
+                Some(options) => format!("{options} -c search_path={schema}"),
+                None => format!("-c search_path={schema}"),
+            };
+            config.options(options);
+        }
+        let address = address(&config);
+        Ok(Target {
+            config,
+            address,
+            schema,
+        })
+    }
+
+    /// The error of a failed connection attempt.
+    pub(crate) fn connect_error(&self, error: &tokio_postgres::Error) -> WarehouseError {
+        let message = format!(
+            "cannot connect to PostgreSQL at {}: {}",
+            self.address,
+            describe(error)
+        );
+        with_class(error, message)
+    }
+
+    /// The error of a failed operation; `doing` completes "cannot …".
+    pub(crate) fn error(&self, doing: &str, error: &tokio_postgres::Error) -> WarehouseError {
+        let code = error.code().map(|code| code.code());
+        let message = if code == Some("42501") {
+            format!(
+                "permission denied to {doing} on PostgreSQL at {}: {}",
+                self.address,
+                describe(error)
+            )
+        } else {
+            format!(
+                "cannot {doing} on PostgreSQL at {}: {}",
+                self.address,
+                describe(error)
+            )
+        };
+        with_class(error, message)
+    }
+}
+
+/// Removes the `schema` parameter from a URL's query string.
+fn take_schema(url: &str) -> Result<(String, Option<String>), WarehouseError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), None));
+    };
+    let mut schema = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.strip_prefix("schema=") {
+            Some(name) => schema = Some(name.to_string()),
+            None => kept.push(pair),
+        }
+    }
+    if let Some(name) = &schema {
+        let valid = !name.is_empty()
+            && name.len() <= 63
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return Err(WarehouseError::rejected(format!(
+                "invalid PostgreSQL URL: schema \"{name}\" must be 1 to 63 lowercase letters, \
+                 digits or underscores, not starting with a digit"
+            )));
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, schema))
+}
+
+fn address(config: &Config) -> String {
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(index, host)| {
+            let port = ports.get(index).or(ports.first()).copied().unwrap_or(5432);
+            match host {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                Host::Unix(path) => format!("{}/.s.PGSQL.{port}", path.display()),
+            }
+        })
+        .collect();
+    if hosts.is_empty() {
+        "localhost:5432".to_string()
+    } else {
+        hosts.join(",")
+    }
+}
+
+/// The most specific description of an error: the server's message, or the innermost cause
+/// (e.g. "Connection refused (os error 111)").
+fn describe(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return match db.where_() {
+            Some(place) => format!("{} ({place})", db.message()),
+            None => db.message().to_string(),
+        };
+    }
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = cause.to_string();
+        source = cause.source();
+    }
+    text
+}
+
+/// Server errors are permanent unless their SQLSTATE says the server is unreachable, busy or
+/// shutting down; errors without a SQLSTATE are I/O or protocol failures, so retryable.
+fn with_class(error: &tokio_postgres::Error, message: String) -> WarehouseError {
+    let Some(code) = error.code().map(|code| code.code()) else {
+        return WarehouseError::unavailable(message);
+    };
+    let retryable = ["08", "53", "58"]
+        .iter()
+        .any(|class| code.starts_with(class))
+        || [
+            "57P01", "57P02", "57P03", "57014", "40001", "40P01", "55P03",
+        ]
+        .contains(&code);
+    if retryable {
+        WarehouseError::unavailable(message)
+    } else {
+        WarehouseError::rejected(message)
+    }
+}

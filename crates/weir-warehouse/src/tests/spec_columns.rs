@@ -1,0 +1,108 @@
+//! The `events` columns exactly as storage spec §3.1 lists them, written out independently of
+//! the crate's column table: name, PostgreSQL type (as `format_type` prints it), SQLite
+//! declared type, NOT NULL.
+
+pub(super) const BROWSERS: &str =
+    "'Chrome', 'Safari', 'Edge', 'Firefox', 'Samsung Internet', 'Opera', 'Other'";
+pub(super) const SYSTEMS: &str =
+    "'Android', 'Windows', 'iOS', 'macOS', 'Linux', 'Chrome OS', 'Other'";
+pub(super) const TYPES: &str = "'alias', 'identify', 'group', 'page', 'screen', 'track'";
+
+const VARCHAR: &str = "character varying";
+const TIME: &str = "timestamp(3) without time zone";
+
+pub(super) const SPEC_COLUMNS: [(&str, &str, &str, bool); 68] = [
+    ("kpid", "uuid", "TEXT", false),
+    ("connection_id", VARCHAR, "TEXT", true),
+    ("anonymous_id", VARCHAR, "TEXT", true),
+    ("channel", VARCHAR, "TEXT", false),
+    ("category", VARCHAR, "TEXT", false),
+    ("context_app_name", VARCHAR, "TEXT", false),
+    ("context_app_version", VARCHAR, "TEXT", false),
+    ("context_app_build", VARCHAR, "TEXT", false),
+    ("context_app_namespace", VARCHAR, "TEXT", false),
+    (
+        "context_browser_name",
+        "event_browser_name",
+        "TEXT CHECK BROWSERS",
+        false,
+    ),
+    ("context_browser_other", VARCHAR, "TEXT", false),
+    ("context_browser_version", VARCHAR, "TEXT", false),
+    ("context_campaign_name", VARCHAR, "TEXT", false),
+    ("context_campaign_source", VARCHAR, "TEXT", false),
+    ("context_campaign_medium", VARCHAR, "TEXT", false),
+    ("context_campaign_term", VARCHAR, "TEXT", false),
+    ("context_campaign_content", VARCHAR, "TEXT", false),
+    ("context_consents", "jsonb", "TEXT", false),
+    ("context_device_id", VARCHAR, "TEXT", false),
+    ("context_device_advertising_id", VARCHAR, "TEXT", false),
+    (
+        "context_device_ad_tracking_enabled",
+        "boolean",
+        "INTEGER",
+        false,
+    ),
+    ("context_device_manufacturer", VARCHAR, "TEXT", false),
+    ("context_device_model", VARCHAR, "TEXT", false),
+    ("context_device_name", VARCHAR, "TEXT", false),
+    ("context_device_type", VARCHAR, "TEXT", false),
+    ("context_device_token", VARCHAR, "TEXT", false),
+    ("context_ip", "inet", "TEXT", false),
+    ("context_library_name", VARCHAR, "TEXT", false),
+    ("context_library_version", VARCHAR, "TEXT", false),
+    ("context_locale", "character varying(5)", "TEXT", false),
+    ("context_location_city", VARCHAR, "TEXT", false),
+    ("context_location_country", VARCHAR, "TEXT", false),
+    (
+        "context_location_latitude",
+        "double precision",
+        "REAL",
+        false,
+    ),
+    (
+        "context_location_longitude",
+        "double precision",
+        "REAL",
+        false,
+    ),
+    ("context_location_speed", "double precision", "REAL", false),
+    ("context_network_bluetooth", "boolean", "INTEGER", false),
+    ("context_network_carrier", VARCHAR, "TEXT", false),
+    ("context_network_cellular", "boolean", "INTEGER", false),
+    ("context_network_wifi", "boolean", "INTEGER", false),
+    (
+        "context_os_name",
+        "event_os_name",
+        "TEXT CHECK SYSTEMS",
+        false,
+    ),
+    ("context_os_other", VARCHAR, "TEXT", false),
+    ("context_os_version", VARCHAR, "TEXT", false),
+    ("context_page_path", VARCHAR, "TEXT", false),
+    ("context_page_referrer", VARCHAR, "TEXT", false),
+    ("context_page_search", VARCHAR, "TEXT", false),
+    ("context_page_title", VARCHAR, "TEXT", false),
+    ("context_page_url", VARCHAR, "TEXT", false),
+    ("context_referrer_id", VARCHAR, "TEXT", false),
+    ("context_referrer_type", VARCHAR, "TEXT", false),
+    ("context_screen_width", "smallint", "INTEGER", false),
+    ("context_screen_height", "smallint", "INTEGER", false),
+    ("context_screen_density", "numeric(3,2)", "REAL", false),
+    ("context_session_id", "bigint", "INTEGER", false),
+    ("context_session_start", "boolean", "INTEGER", false),
+    ("context_timezone", VARCHAR, "TEXT", false),
+    ("context_user_agent", VARCHAR, "TEXT", false),
+    ("event", VARCHAR, "TEXT", false),
+    ("group_id", VARCHAR, "TEXT", false),
+    ("message_id", VARCHAR, "TEXT", true),
+    ("name", VARCHAR, "TEXT", false),
+    ("properties", "jsonb", "TEXT", false),
+    ("received_at", TIME, "TEXT", true),
+    ("sent_at", TIME, "TEXT", true),
+    ("timestamp", TIME, "TEXT", true),
+    ("traits", "jsonb", "TEXT", true),
+    ("type", "event_type", "TEXT CHECK TYPES", true),
+    ("previous_id", VARCHAR, "TEXT", false),
+    ("user_id", VARCHAR, "TEXT", false),
+];
