@@ -524,7 +524,7 @@ fn print_report(
         mib(log_bytes),
         log_bytes as f64 / stored.max(1) as f64
     );
-    let ratio = baseline.map(|(settings, outcome, disk)| {
+    let ratio = baseline.as_ref().map(|(settings, outcome, disk)| {
         println!(
             "baseline (serde_json::Value + SQLite WAL, synchronous=FULL, {} parser threads, \
              1 writer, {} requests/transaction): {:.0} events/s in {} transactions",
@@ -534,8 +534,26 @@ fn print_report(
             outcome.transactions
         );
         if let Some(disk) = disk {
-            print_disk("baseline", &disk, outcome.elapsed, outcome.events);
+            print_disk("baseline", disk, outcome.elapsed, outcome.events);
         }
+        let wall = outcome.elapsed.as_secs_f64();
+        let threads: Vec<String> = outcome
+            .cpu
+            .iter()
+            .filter(|(_, _, times)| !(times.user + times.system).is_zero())
+            .map(|(name, count, times)| {
+                format!(
+                    "{name} ({count}) {:.2} user + {:.2} system",
+                    times.user.as_secs_f64() / wall,
+                    times.system.as_secs_f64() / wall
+                )
+            })
+            .collect();
+        println!(
+            "baseline CPU in cores: {}; machine {:.0}% busy",
+            threads.join(", "),
+            outcome.machine_busy * 100.0
+        );
         let ratio = events_per_second / outcome.events_per_second();
         println!("ratio weir ÷ baseline: {ratio:.2}");
         ratio

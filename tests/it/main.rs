@@ -16,3 +16,4 @@ mod sdk;
 mod smoke;
 mod spec_examples;
 mod support;
+mod warehouse;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use rusqlite::Connection;
 
+use super::procfs;
 use super::request::{self, Body};
 
 /// How the baseline runs.
@@ -29,11 +30,15 @@ pub(crate) struct Settings {
 }
 
 /// What the baseline achieved.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Outcome {
     pub(crate) events: u64,
     pub(crate) transactions: u64,
     pub(crate) elapsed: Duration,
+    /// CPU time of the parser threads and of the writer (this thread), by thread name.
+    pub(crate) cpu: Vec<(String, usize, procfs::ThreadTimes)>,
+    /// Busy share of the whole machine during the run.
+    pub(crate) machine_busy: f64,
 }
 
 impl Outcome {
@@ -47,6 +52,9 @@ type Parsed = Vec<Vec<u8>>;
 
 /// Runs the baseline in a temporary directory for `settings.duration`.
 pub(crate) fn run(body: &Body, settings: Settings) -> Result<Outcome> {
+    let clock_ticks = procfs::clock_ticks();
+    let threads_before = procfs::threads("self", clock_ticks)?;
+    let machine_before = procfs::MachineTimes::read()?;
     let directory = tempfile::Builder::new()
         .prefix("weir-bench-baseline-")
         .tempdir()?;
@@ -58,9 +66,11 @@ pub(crate) fn run(body: &Body, settings: Settings) -> Result<Outcome> {
         .map(|_| {
             let (body, stop, sequence, sender) =
                 (body.clone(), stop.clone(), sequence.clone(), sender.clone());
-            std::thread::spawn(move || parse_loop(body, &stop, &sequence, &sender))
+            std::thread::Builder::new()
+                .name("baseline-parser".to_owned())
+                .spawn(move || parse_loop(body, &stop, &sequence, &sender))
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     drop(sender);
 
     let start = Instant::now();
@@ -69,6 +79,8 @@ pub(crate) fn run(body: &Body, settings: Settings) -> Result<Outcome> {
         events: 0,
         transactions: 0,
         elapsed: Duration::ZERO,
+        cpu: Vec::new(),
+        machine_busy: 0.0,
     };
     let mut group = Vec::with_capacity(settings.group);
     let written = loop {
@@ -94,6 +106,11 @@ pub(crate) fn run(body: &Body, settings: Settings) -> Result<Outcome> {
         }
     };
     outcome.elapsed = start.elapsed();
+    // Read before the parsers end: a finished thread's times are gone from /proc.
+    outcome.cpu = procfs::difference(&threads_before, &procfs::threads("self", clock_ticks)?);
+    outcome.machine_busy = procfs::MachineTimes::read()?
+        .shares_since(&machine_before)
+        .0;
     stop.store(true, Ordering::Relaxed);
     drop(receiver); // unblocks parsers waiting to send
     for parser in parsers {

@@ -47,9 +47,9 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if lines.send(line).is_err() {
-                    break;
-                }
+                // Once the banner is read nobody listens; keep reading anyway, or the
+                // server's next print would fail with a broken pipe.
+                let _ = lines.send(line);
             }
         });
         let mut server = Server {

@@ -678,16 +678,23 @@ struct Parser<'a> {
     whitespace_runs: usize,
 }
 
+/// What the parser expects next.
+#[derive(Clone, Copy)]
+enum Expect {
+    Value,
+    /// After `[`: a value or `]`.
+    FirstElement,
+    /// After `{`: a name or `}`.
+    FirstName,
+    /// After `,` in an object.
+    Name,
+    /// After a value inside a container (or at the top level).
+    AfterValue,
+}
+
 impl<'a> Parser<'a> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.position).copied()
-    }
-
-    fn peek_or_eof(&self) -> Result<u8, SyntaxError> {
-        match self.bytes.get(self.position) {
-            Some(&byte) => Ok(byte),
-            None => Err(SyntaxError::UnexpectedEof),
-        }
     }
 
     fn skip_whitespace(&mut self) {
@@ -712,79 +719,76 @@ impl<'a> Parser<'a> {
         u32::try_from(self.position).unwrap_or(u32::MAX)
     }
 
-    /// Runs to the end of the first value; returns the byte offset just after it (and the
-    /// whitespace that follows it).
+    /// Runs to the end of the first value; returns the byte offset just after it.
     fn run(&mut self) -> Result<usize, SyntaxError> {
-        self.skip_whitespace();
-        let byte = self.peek_or_eof()?;
-        // Whether a container was just opened (a first name or element, or its end, is next)
-        // rather than a value just ended (`,` or the end of the container is next).
-        let mut opened = self.value(byte)?;
+        let mut expect = Expect::Value;
         loop {
             self.skip_whitespace();
-            let Some(frame) = self.frames.last() else {
-                return Ok(self.position);
-            };
-            let is_object = frame.is_object;
-            let byte = self.peek_or_eof()?;
-            if opened {
-                opened = if byte == if is_object { b'}' } else { b']' } {
-                    self.close_container();
-                    false
-                } else if is_object {
-                    self.member(byte)?
-                } else {
-                    self.value(byte)?
-                };
-                continue;
-            }
-            opened = match byte {
-                b',' => {
-                    self.position += 1;
-                    self.skip_whitespace();
-                    let byte = self.peek_or_eof()?;
-                    if is_object {
-                        self.member(byte)?
+            match expect {
+                Expect::Value | Expect::FirstElement => {
+                    let Some(byte) = self.peek() else {
+                        return Err(SyntaxError::UnexpectedEof);
+                    };
+                    if matches!(expect, Expect::FirstElement) && byte == b']' {
+                        self.close_container();
+                        expect = Expect::AfterValue;
                     } else {
-                        self.value(byte)?
+                        expect = self.value(byte)?;
                     }
                 }
-                b'}' if is_object => {
-                    self.close_container();
-                    false
+                Expect::FirstName | Expect::Name => {
+                    let Some(byte) = self.peek() else {
+                        return Err(SyntaxError::UnexpectedEof);
+                    };
+                    if matches!(expect, Expect::FirstName) && byte == b'}' {
+                        self.close_container();
+                        expect = Expect::AfterValue;
+                        continue;
+                    }
+                    if byte != b'"' {
+                        return Err(self.invalid(Place::StartOfString));
+                    }
+                    self.name()?;
+                    self.skip_whitespace();
+                    match self.peek() {
+                        None => return Err(SyntaxError::UnexpectedEof),
+                        Some(b':') => self.position += 1,
+                        Some(_) => return Err(self.invalid(Place::AfterObjectName)),
+                    }
+                    expect = Expect::Value;
                 }
-                b']' if !is_object => {
-                    self.close_container();
-                    false
+                Expect::AfterValue => {
+                    let Some(frame) = self.frames.last() else {
+                        return Ok(self.position);
+                    };
+                    let is_object = frame.is_object;
+                    match (self.peek(), is_object) {
+                        (None, _) => return Err(SyntaxError::UnexpectedEof),
+                        (Some(b','), true) => {
+                            self.position += 1;
+                            expect = Expect::Name;
+                        }
+                        (Some(b','), false) => {
+                            self.position += 1;
+                            expect = Expect::Value;
+                        }
+                        (Some(b'}'), true) | (Some(b']'), false) => {
+                            self.close_container();
+                        }
+                        (Some(_), true) => {
+                            return Err(self.invalid(Place::AfterObjectValue));
+                        }
+                        (Some(_), false) => {
+                            return Err(self.invalid(Place::AfterArrayElement));
+                        }
+                    }
                 }
-                _ if is_object => return Err(self.invalid(Place::AfterObjectValue)),
-                _ => return Err(self.invalid(Place::AfterArrayElement)),
-            };
+            }
         }
     }
 
-    /// Parses an object member whose name starts with `byte`: the name, `:` and the value;
-    /// returns whether the value opened a container.
-    #[inline(always)]
-    fn member(&mut self, byte: u8) -> Result<bool, SyntaxError> {
-        if byte != b'"' {
-            return Err(self.invalid(Place::StartOfString));
-        }
-        self.name()?;
-        self.skip_whitespace();
-        match self.peek() {
-            None => return Err(SyntaxError::UnexpectedEof),
-            Some(b':') => self.position += 1,
-            Some(_) => return Err(self.invalid(Place::AfterObjectName)),
-        }
-        self.skip_whitespace();
-        let byte = self.peek_or_eof()?;
-        self.value(byte)
-    }
-
-    /// Parses a value starting with `byte`; returns whether it opened a container.
-    #[inline(always)]
-    fn value(&mut self, byte: u8) -> Result<bool, SyntaxError> {
+    /// Parses a value starting with `byte`; returns what to expect next.
+    fn value(&mut self, byte: u8) -> Result<Expect, SyntaxError> {
         match byte {
             b'{' | b'[' => {
                 if self.frames.len() >= MAX_DEPTH {
@@ -815,7 +819,11 @@ impl<'a> Parser<'a> {
                     }
                 });
                 self.position += 1;
-                Ok(true)
+                Ok(if is_object {
+                    Expect::FirstName
+                } else {
+                    Expect::FirstElement
+                })
             }
             b'"' => {
                 let (start, end, escaped) = self.string()?;
@@ -824,7 +832,7 @@ impl<'a> Parser<'a> {
                     end,
                     escaped,
                 });
-                Ok(false)
+                Ok(Expect::AfterValue)
             }
             b't' => self.literal("true", Node::True),
             b'f' => self.literal("false", Node::False),
@@ -836,7 +844,7 @@ impl<'a> Parser<'a> {
                     start,
                     end: self.offset(),
                 });
-                Ok(false)
+                Ok(Expect::AfterValue)
             }
             _ => Err(self.invalid(Place::StartOfValue)),
         }
@@ -875,7 +883,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn literal(&mut self, literal: &'static str, node: Node) -> Result<bool, SyntaxError> {
+    fn literal(&mut self, literal: &'static str, node: Node) -> Result<Expect, SyntaxError> {
         for expecting in literal.bytes().skip(1) {
             self.position += 1;
             match self.peek() {
@@ -889,7 +897,7 @@ impl<'a> Parser<'a> {
         }
         self.position += 1;
         self.nodes.push(node);
-        Ok(false)
+        Ok(Expect::AfterValue)
     }
 
     fn digits(&mut self) -> Result<(), SyntaxError> {

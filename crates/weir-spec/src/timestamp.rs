@@ -96,17 +96,15 @@ impl Timestamp {
     }
 
     fn canonical(&self) -> Canonical {
-        let (year, month, day) = self.0.to_calendar_date();
-        let (hour, minute, second, nanos) = self.0.as_hms_nano();
-        let year = year.unsigned_abs();
+        let dt = self.0;
         let mut buf = *b"0000-00-00T00:00:00.000000000Z";
-        put_two_digits(&mut buf, 0, year / 100 % 100);
-        put_two_digits(&mut buf, 2, year % 100);
-        put_two_digits(&mut buf, 5, u32::from(u8::from(month)));
-        put_two_digits(&mut buf, 8, u32::from(day));
-        put_two_digits(&mut buf, 11, u32::from(hour));
-        put_two_digits(&mut buf, 14, u32::from(minute));
-        put_two_digits(&mut buf, 17, u32::from(second));
+        put_digits(&mut buf[0..4], dt.year().unsigned_abs());
+        put_digits(&mut buf[5..7], u32::from(u8::from(dt.month())));
+        put_digits(&mut buf[8..10], u32::from(dt.day()));
+        put_digits(&mut buf[11..13], u32::from(dt.hour()));
+        put_digits(&mut buf[14..16], u32::from(dt.minute()));
+        put_digits(&mut buf[17..19], u32::from(dt.second()));
+        let nanos = dt.nanosecond();
         let (fraction, width) = match nanos {
             0 => (0, 0),
             n if n % 1_000_000 == 0 => (n / 1_000_000, 3),
@@ -135,14 +133,6 @@ impl Canonical {
     fn as_str(&self) -> &str {
         // Always ASCII digits and separators.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
-    }
-}
-
-/// Writes `value` (below 100) as two decimal digits at `buf[at..at + 2]`.
-fn put_two_digits(buf: &mut [u8; 30], at: usize, value: u32) {
-    if let Some([tens, ones]) = buf.get_mut(at..).and_then(<[u8]>::first_chunk_mut::<2>) {
-        *tens = b'0' + (value / 10 % 10) as u8;
-        *ones = b'0' + (value % 10) as u8;
     }
 }
 

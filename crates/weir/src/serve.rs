@@ -145,6 +145,7 @@ async fn serve(config: Config) -> Result<()> {
     let url_file = data_dir.join(SERVER_URL_FILE);
     std::fs::write(&url_file, format!("{url}\n"))
         .with_context(|| format!("writing {}", url_file.display()))?;
+    let signal = shutdown_signal()?;
     print_banner(&url, &data_dir, &bootstrap);
     let server_config = ServerConfig {
         max_connections: config.http_max_connections,
@@ -154,7 +155,7 @@ async fn serve(config: Config) -> Result<()> {
     let shutdown = {
         let live = live.clone();
         async move {
-            shutdown_signal().await;
+            signal.await;
             // Open event streams would otherwise keep their connections busy until the drain
             // timeout.
             live.close_streams();
@@ -198,26 +199,31 @@ fn print_banner(url: &str, data_dir: &Path, bootstrap: &Bootstrap) {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called,
+/// not when the future is first polled, so a signal that arrives right after the banner is
+/// never lost to the default action (which would kill the process without draining).
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => tracing::info!("SIGINT received, shutting down"),
+                _ = terminate.recv() => tracing::info!("SIGTERM received, shutting down"),
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("SIGINT received, shutting down"),
-        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tracing::info!("Ctrl-C received, shutting down");
+        })
     }
 }
