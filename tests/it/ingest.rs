@@ -5,38 +5,14 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use weir_log::{EventLog, LogConfig, LogRecord, SqliteLog};
+use weir_log::LogRecord;
 
-use crate::support::{Request, TestServer};
-
-/// Every record of a stopped server's event log.
-fn log_records(data_dir: &Path) -> Vec<LogRecord> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let log =
-            SqliteLog::open(&data_dir.join("log.sqlite"), LogConfig::default()).expect("log opens");
-        let mut records = Vec::new();
-        loop {
-            let after = records.last().map_or(0, |r: &LogRecord| r.seq);
-            let batch = log.read(after, 10_000).await.expect("read");
-            if batch.is_empty() {
-                break;
-            }
-            records.extend(batch);
-        }
-        log.close().await.expect("close");
-        records
-    })
-}
+use crate::support::{Request, TestServer, log_records};
 
 fn payload(record: &LogRecord) -> serde_json::Value {
     serde_json::from_slice(&record.payload).expect("payload is JSON")

@@ -19,9 +19,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use weir_log::{EventLog, LogConfig, LogRecord, SqliteLog};
 
-use crate::support::TestServer;
+use crate::support::{TestServer, log_records};
 
 /// One SDK and the client script that drives it.
 struct Sdk {
@@ -502,29 +501,6 @@ fn skip_or_fail(why: &str) {
         panic!("{why} (WEIR_REQUIRE_SERVICES=1 requires the SDK clients)");
     }
     println!("skipped: {why}");
-}
-
-/// Every record of a stopped server's event log.
-fn log_records(data_dir: &Path) -> Vec<LogRecord> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let log =
-            SqliteLog::open(&data_dir.join("log.sqlite"), LogConfig::default()).expect("log opens");
-        let mut records = Vec::new();
-        loop {
-            let after = records.last().map_or(0, |r: &LogRecord| r.seq);
-            let batch = log.read(after, 10_000).await.expect("read");
-            if batch.is_empty() {
-                break;
-            }
-            records.extend(batch);
-        }
-        log.close().await.expect("close");
-        records
-    })
 }
 
 #[test]

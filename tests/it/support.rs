@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use weir_log::{EventLog, LogConfig, LogRecord, SqliteLog};
+
 /// The `weir` binary, built once per test run in the profile of this test binary.
 pub(crate) fn weir_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
@@ -338,4 +340,27 @@ impl Response {
 
 fn json_string(text: &str) -> String {
     serde_json::to_string(text).expect("serialises")
+}
+
+/// Every record of a stopped server's event log, read with the `weir-log` crate.
+pub(crate) fn log_records(data_dir: &Path) -> Vec<LogRecord> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let log =
+            SqliteLog::open(&data_dir.join("log.sqlite"), LogConfig::default()).expect("log opens");
+        let mut records = Vec::new();
+        loop {
+            let after = records.last().map_or(0, |r: &LogRecord| r.seq);
+            let batch = log.read(after, 10_000).await.expect("read");
+            if batch.is_empty() {
+                break;
+            }
+            records.extend(batch);
+        }
+        log.close().await.expect("close");
+        records
+    })
 }

@@ -154,9 +154,9 @@ pub(crate) async fn read(call: Call) -> Result<HttpResponse, ApiError> {
     let read = hub(&call)?
         .read(workspace.as_str(), call.param(0))
         .map_err(live_error)?;
-    let mut body = read.to_json();
-    body.push('\n');
-    json_text(body)
+    let events: serde_json::Value = serde_json::from_str(&read.to_json())
+        .map_err(|error| ApiError::Internal(format!("listener entries are not JSON: {error}")))?;
+    ok(&events)
 }
 
 /// `DELETE /v1/events/listeners/{id}` (also fine for unknown ids).
@@ -238,19 +238,5 @@ pub(crate) async fn stream(call: Call) -> Result<HttpResponse, ApiError> {
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
-}
-
-fn json_text(body: String) -> Result<HttpResponse, ApiError> {
-    let mut response = Response::new(weir_http::full(body));
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    headers.insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("no-store, max-age=0"),
-    );
     Ok(response)
 }
