@@ -202,8 +202,8 @@ struct Report {
     max_load: PhaseResult,
     half_load: PhaseResult,
     half_load_offered: f64,
-    /// Commits in phase 1, if the server exports them in `/metrics`.
-    commits: Option<CommitCounters>,
+    /// Commits in phase 1 and phase 2, if the server exports them in `/metrics`.
+    commits: [Option<CommitCounters>; 2],
     cpu: Vec<(String, usize, procfs::ThreadTimes)>,
     generator_cpu: Duration,
     machine: (f64, f64, f64),
@@ -276,6 +276,7 @@ async fn drive(server: &mut Server, body: &Body, options: &Options) -> Result<Re
     let (connections, half_load) =
         client::open_loop(connections, &sequence, options.duration, half_load_offered).await?;
     let disk_half_load = procfs::DiskStats::read().busiest_since(&disk_before);
+    let counters_end = server.commit_counters()?;
     ensure_all_ok(&half_load, "phase 2")?;
     acknowledged_events += half_load.ok * events;
     drop(connections);
@@ -285,12 +286,10 @@ async fn drive(server: &mut Server, body: &Body, options: &Options) -> Result<Re
         max_load,
         half_load,
         half_load_offered,
-        commits: counters_before
-            .zip(counters_after)
-            .map(|(before, after)| CommitCounters {
-                commits: after.commits - before.commits,
-                events: after.events - before.events,
-            }),
+        commits: [
+            CommitCounters::between(counters_before, counters_after),
+            CommitCounters::between(counters_after, counters_end),
+        ],
         cpu,
         generator_cpu,
         machine,
@@ -500,11 +499,18 @@ fn print_report(
             );
         }
     }
-    if let Some(commits) = report.commits.filter(|commits| commits.commits > 0) {
+    for (label, commits, result) in [
+        ("max load", report.commits[0], max),
+        ("half load", report.commits[1], half),
+    ] {
+        let Some(commits) = commits.filter(|commits| commits.commits > 0) else {
+            continue;
+        };
         println!(
-            "group commit in phase 1: {} commits ({:.0}/s), {:.0} events ({:.1} requests) per commit",
+            "group commit in {label}: {} commits ({:.0}/s), {:.0} events ({:.1} requests) per \
+             commit",
             commits.commits,
-            commits.commits as f64 / max.elapsed.as_secs_f64(),
+            commits.commits as f64 / result.elapsed.as_secs_f64(),
             commits.events as f64 / commits.commits as f64,
             commits.events as f64 / commits.commits as f64 / events
         );

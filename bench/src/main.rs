@@ -7,6 +7,7 @@
 mod ingest;
 mod measure;
 mod spec;
+mod warehouse;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,10 @@ const BENCHMARKS: &[(&str, &str)] = &[
     (
         "ingest",
         "durable events/s of a release `weir serve` over HTTP vs. serde_json + SQLite",
+    ),
+    (
+        "warehouse",
+        "log → warehouse import events/s (SQLite, PostgreSQL) and 200 → row latency",
     ),
 ];
 
@@ -39,6 +44,7 @@ fn run(args: &[String]) -> Result<()> {
     match args.split_first() {
         Some((name, options)) if name == "spec" => spec::run(options),
         Some((name, options)) if name == "ingest" => ingest::run(options),
+        Some((name, options)) if name == "warehouse" => warehouse::run(options),
         Some((name, _)) => bail!("unknown benchmark '{name}'\n\n{}", usage()),
         None => bail!("no benchmark named\n\n{}", usage()),
     }

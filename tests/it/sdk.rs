@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, log_records};
+use crate::support::{Request, TestServer, log_records};
 
 /// One SDK and the client script that drives it.
 struct Sdk {
@@ -99,6 +99,53 @@ fn segment_node_delivers_all_six_event_types() {
     check_sdk(&SEGMENT_NODE);
 }
 
+/// A live-events listener (the event debugger) on the server's default workspace.
+struct Listener {
+    id: String,
+    key: String,
+    workspace: String,
+}
+
+impl Listener {
+    fn create(server: &TestServer) -> Listener {
+        let key = server
+            .admin_key
+            .clone()
+            .expect("first run prints the admin key");
+        let listed = server.send(&Request::new("GET", "/v1/workspaces").bearer(&key));
+        let listed: Value = serde_json::from_slice(&listed.body).expect("JSON");
+        let workspace = listed["workspaces"][0]["id"]
+            .as_str()
+            .expect("workspace")
+            .to_string();
+        let created = server.send(
+            &Request::new("POST", "/v1/events/listeners")
+                .bearer(&key)
+                .header("Weir-Workspace", &workspace)
+                .header("Content-Type", "application/json")
+                .body(br#"{"size":100}"#),
+        );
+        assert_eq!(created.status, 200, "{}", created.text());
+        let id = serde_json::from_slice::<Value>(&created.body).expect("JSON")["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        Listener { id, key, workspace }
+    }
+
+    /// The accepted events the listener holds.
+    fn read(&self, server: &TestServer) -> Vec<Value> {
+        let response = server.send(
+            &Request::new("GET", &format!("/v1/events/listeners/{}", self.id))
+                .bearer(&self.key)
+                .header("Weir-Workspace", &self.workspace),
+        );
+        assert_eq!(response.status, 200, "{}", response.text());
+        let read: Value = serde_json::from_slice(&response.body).expect("JSON");
+        read["events"].as_array().cloned().unwrap_or_default()
+    }
+}
+
 /// Runs the SDK's client against a fresh server and checks the log.
 fn check_sdk(sdk: &Sdk) {
     if let Err(why) = interpreter_runs(sdk.interpreter) {
@@ -107,7 +154,9 @@ fn check_sdk(sdk: &Sdk) {
     let run = format!("r{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let mut server = TestServer::start();
     let connection = connection_id(&server);
+    let listener = Listener::create(&server);
     let client = run_client(sdk, &server, &run, false);
+    let live = listener.read(&server);
     assert!(server.stop(), "weir did not exit cleanly");
     if client.status == Some(PACKAGE_MISSING) {
         return skip_or_fail(&format!(
@@ -155,6 +204,20 @@ fn check_sdk(sdk: &Sdk) {
             diagnose(sdk)
         );
     }
+
+    // The event debugger saw the same six events as the log.
+    let mut live_ids: Vec<&str> = live
+        .iter()
+        .filter_map(|e| e["messageId"].as_str())
+        .collect();
+    let mut logged_ids: Vec<&str> = records.iter().map(|r| r.message_id.as_str()).collect();
+    live_ids.sort_unstable();
+    logged_ids.sort_unstable();
+    assert_eq!(
+        live_ids, logged_ids,
+        "{}: live events differ from the log",
+        sdk.package
+    );
 
     for expected in expected_events(sdk, &run, &connection) {
         let event_type = expected["type"].as_str().expect("type");

@@ -30,6 +30,11 @@ const AVAILABLE: &[Benchmark] = &[
                 vs. serde_json + SQLite",
         builds: &["weir"],
     },
+    Benchmark {
+        name: "warehouse",
+        about: "log → warehouse import events/s (SQLite, PostgreSQL) and 200 → row latency",
+        builds: &["weir"],
+    },
 ];
 
 /// Runs the benchmark called `name` with `options`; without a name, says which ones exist.

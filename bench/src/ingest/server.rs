@@ -169,6 +169,20 @@ pub(crate) struct CommitCounters {
     pub(crate) events: u64,
 }
 
+impl CommitCounters {
+    /// The commits and events between two readings.
+    pub(crate) fn between(
+        before: Option<CommitCounters>,
+        after: Option<CommitCounters>,
+    ) -> Option<CommitCounters> {
+        let (before, after) = before.zip(after)?;
+        Some(CommitCounters {
+            commits: after.commits.saturating_sub(before.commits),
+            events: after.events.saturating_sub(before.events),
+        })
+    }
+}
+
 /// Sends `SIG<name>` to `pid` with kill(1) (the workspace forbids `unsafe`, so no libc).
 pub(crate) fn signal(pid: u32, name: &str) -> Result<()> {
     let status = Command::new("kill")
