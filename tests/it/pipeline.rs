@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use weir_warehouse::{EventQuery, SqliteWarehouse, Warehouse};
 
-use crate::support::{Request, TestServer};
+use crate::support::{Management, Request, TestServer};
 
 /// Every row of `events` in the embedded warehouse, oldest `timestamp` first.
 fn warehouse_rows(data_dir: &Path) -> Vec<Map<String, Value>> {
@@ -52,90 +52,12 @@ fn wait_for_rows(
     }
 }
 
-struct Admin<'a> {
-    server: &'a TestServer,
-    key: String,
-    workspace: String,
-}
-
-impl<'a> Admin<'a> {
-    fn new(server: &'a TestServer) -> Admin<'a> {
-        let key = server.admin_key.clone().expect("admin key");
-        let listed = server.send(&Request::new("GET", "/v1/workspaces").bearer(&key));
-        let listed: Value = serde_json::from_slice(&listed.body).expect("JSON");
-        let workspace = listed["workspaces"][0]["id"]
-            .as_str()
-            .expect("workspace")
-            .to_string();
-        Admin {
-            server,
-            key,
-            workspace,
-        }
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let mut request = Request::new(method, path)
-            .bearer(&self.key)
-            .header("Weir-Workspace", &self.workspace);
-        if let Some(body) = body {
-            request = request
-                .header("Content-Type", "application/json")
-                .body(body.to_string().as_bytes());
-        }
-        let response = self.server.send(&request);
-        assert_eq!(response.status, 200, "{method} {path}: {}", response.text());
-        serde_json::from_slice(&response.body).expect("JSON")
-    }
-
-    /// The id of the bootstrap Webhook source.
-    fn webhook_source(&self) -> String {
-        let listed = self.call("GET", "/v1/connections", None);
-        listed["connections"]
-            .as_array()
-            .expect("connections")
-            .iter()
-            .find(|c| c["connector"] == "webhook")
-            .expect("webhook source")["id"]
-            .as_str()
-            .expect("id")
-            .to_string()
-    }
-
-    fn add_source(&self, name: &str) -> (String, String) {
-        let created = self.call(
-            "POST",
-            "/v1/connections",
-            Some(json!({"name": name, "role": "Source", "connector": "webhook"})),
-        );
-        let id = created["id"].as_str().expect("id").to_string();
-        let keys = self.call(
-            "GET",
-            &format!("/v1/connections/{id}/event-write-keys"),
-            None,
-        );
-        let key = keys["keys"][0].as_str().expect("key").to_string();
-        (id, key)
-    }
-
-    fn add_pipeline(&self, connection: &str, enabled: bool, extra: Value) -> String {
-        let mut body = json!({"connection": connection, "target": "Event", "name": "Import events into warehouse", "enabled": enabled});
-        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-            body.extend(extra.clone());
-        }
-        self.call("POST", "/v1/pipelines", Some(body))["id"]
-            .as_str()
-            .expect("id")
-            .to_string()
-    }
-}
-
 #[test]
 fn events_land_in_the_warehouse_with_their_columns() {
     let server = TestServer::start();
-    let admin = Admin::new(&server);
+    let admin = Management::admin(&server);
     let source = admin.webhook_source();
-    let pipeline = admin.add_pipeline(&source, true, json!({}));
+    let pipeline = admin.add_pipeline(&source, json!({}));
     let ua = "Mozilla/5.0 (Windows NT 6.1; Win64; x64; rv:47.0) Gecko/20100101 Firefox/47.0";
     let body = json!({"batch": [
         {"type": "track", "anonymousId": "ff8dee31-fd87-45bb-978b-c7b3e2c52128", "event": "Test Event 1", "messageId": "e2e-1",
@@ -185,7 +107,7 @@ fn events_land_in_the_warehouse_with_their_columns() {
     // The pipeline's counters.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let stats = admin.call("GET", &format!("/v1/pipelines/{pipeline}"), None)["stats"].clone();
+        let stats = admin.ok("GET", &format!("/v1/pipelines/{pipeline}"), None)["stats"].clone();
         if stats["written"] == 3 && stats["lag"] == 0 {
             break;
         }
@@ -205,9 +127,9 @@ fn events_land_in_the_warehouse_with_their_columns() {
 #[test]
 fn disabled_pipelines_import_nothing_and_replay_brings_history() {
     let server = TestServer::start();
-    let admin = Admin::new(&server);
+    let admin = Management::admin(&server);
     let (quiet_source, quiet_key) = admin.add_source("Quiet");
-    let quiet = admin.add_pipeline(&quiet_source, false, json!({}));
+    let quiet = admin.add_pipeline(&quiet_source, json!({"enabled": false}));
     let (busy_source, busy_key) = admin.add_source("Busy");
     let send = |key: &str, id: &str| {
         let body = format!(r#"[{{"type":"track","userId":"u","event":"e","messageId":"{id}"}}]"#);
@@ -221,7 +143,7 @@ fn disabled_pipelines_import_nothing_and_replay_brings_history() {
     // History sent before any pipeline of the busy source exists.
     send(&busy_key, "before");
     send(&quiet_key, "quiet-1");
-    let _busy = admin.add_pipeline(&busy_source, true, json!({"replayFrom": "earliest"}));
+    let _busy = admin.add_pipeline(&busy_source, json!({"replayFrom": "earliest"}));
     send(&busy_key, "after");
     let rows = wait_for_rows(&server.data_dir, 2, |r| {
         r["connection_id"] == Value::String(busy_source.clone())
@@ -239,7 +161,7 @@ fn disabled_pipelines_import_nothing_and_replay_brings_history() {
             .all(|r| r["connection_id"] != Value::String(quiet_source.clone()))
     );
     // Enabled, it imports what was sent while it was disabled (it starts where it was created).
-    admin.call(
+    admin.ok(
         "PUT",
         &format!("/v1/pipelines/{quiet}/status"),
         Some(json!({"enabled": true})),
@@ -252,7 +174,7 @@ fn disabled_pipelines_import_nothing_and_replay_brings_history() {
 #[test]
 fn pipeline_filters_are_validated_and_applied() {
     let server = TestServer::start();
-    let admin = Admin::new(&server);
+    let admin = Management::admin(&server);
     let source = admin.webhook_source();
     let bad = Request::new("POST", "/v1/pipelines")
         .bearer(&admin.key)
@@ -267,7 +189,7 @@ fn pipeline_filters_are_validated_and_applied() {
         response.text()
     );
     let filter = json!({"logical": "and", "conditions": [{"property": "properties.plan", "operator": "is", "values": ["Enterprise"]}]});
-    admin.add_pipeline(&source, true, json!({"filter": filter}));
+    admin.add_pipeline(&source, json!({"filter": filter}));
     let body = r#"[{"type":"track","userId":"u","event":"e","messageId":"keep","properties":{"plan":"Enterprise"}},{"type":"track","userId":"u","event":"e","messageId":"drop","properties":{"plan":"Free"}}]"#;
     assert_eq!(server.post_events("/v1/events", body).status, 200);
     let rows = wait_for_rows(&server.data_dir, 1, |_| true);

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use weir_log::{EventLog, LogConfig, LogRecord, SqliteLog};
 
 /// The `weir` binary, built once per test run in the profile of this test binary.
@@ -363,4 +364,106 @@ pub(crate) fn log_records(data_dir: &Path) -> Vec<LogRecord> {
         log.close().await.expect("close");
         records
     })
+}
+
+/// The management API of a test server, as one API key, in its only workspace.
+pub(crate) struct Management<'a> {
+    server: &'a TestServer,
+    pub(crate) key: String,
+    pub(crate) workspace: String,
+}
+
+impl<'a> Management<'a> {
+    pub(crate) fn new(server: &'a TestServer, key: &str) -> Management<'a> {
+        let listed = server.send(&Request::new("GET", "/v1/workspaces").bearer(key));
+        assert_eq!(listed.status, 200, "{}", listed.text());
+        let listed: Value = serde_json::from_slice(&listed.body).expect("JSON");
+        let workspace = listed["workspaces"][0]["id"]
+            .as_str()
+            .expect("workspace")
+            .to_owned();
+        Management {
+            server,
+            key: key.to_owned(),
+            workspace,
+        }
+    }
+
+    /// `method path` with `body`, which must answer 200; the JSON answer.
+    #[track_caller]
+    pub(crate) fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let mut request = Request::new(method, path)
+            .bearer(&self.key)
+            .header("Weir-Workspace", &self.workspace);
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string().as_bytes());
+        }
+        let response = self.server.send(&request);
+        assert_eq!(response.status, 200, "{method} {path}: {}", response.text());
+        serde_json::from_slice(&response.body).expect("JSON")
+    }
+
+    /// The id of the bootstrap Webhook source.
+    pub(crate) fn webhook_source(&self) -> String {
+        let listed = self.ok("GET", "/v1/connections", None);
+        listed["connections"]
+            .as_array()
+            .expect("connections")
+            .iter()
+            .find(|c| c["connector"] == "webhook")
+            .expect("the Webhook source")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
+    /// An enabled "Import events into warehouse" pipeline on `source`, plus `extra` members
+    /// (which may override `enabled`).
+    pub(crate) fn add_pipeline(&self, source: &str, extra: Value) -> String {
+        let mut body = serde_json::json!({"connection": source, "target": "Event",
+                              "name": "Import events into warehouse", "enabled": true});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        self.ok("POST", "/v1/pipelines", Some(body))["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
+    /// The pipeline's `stats` (`read`, `written`, `lag`, `lastError`, …).
+    pub(crate) fn stats(&self, pipeline: &str) -> Value {
+        self.ok("GET", &format!("/v1/pipelines/{pipeline}"), None)["stats"].clone()
+    }
+}
+
+impl<'a> Management<'a> {
+    /// With the admin key the server printed on first run.
+    pub(crate) fn admin(server: &'a TestServer) -> Management<'a> {
+        Management::new(
+            server,
+            server
+                .admin_key
+                .as_deref()
+                .expect("first run prints the admin key"),
+        )
+    }
+
+    /// A new webhook source; its id and its first write key.
+    pub(crate) fn add_source(&self, name: &str) -> (String, String) {
+        let created = self.ok(
+            "POST",
+            "/v1/connections",
+            Some(serde_json::json!({"name": name, "role": "Source", "connector": "webhook"})),
+        );
+        let id = created["id"].as_str().expect("id").to_string();
+        let keys = self.ok(
+            "GET",
+            &format!("/v1/connections/{id}/event-write-keys"),
+            None,
+        );
+        (id, keys["keys"][0].as_str().expect("key").to_string())
+    }
 }

@@ -24,87 +24,15 @@ use weir_warehouse::{
     SqliteWarehouse, Warehouse,
 };
 
-use crate::support::{Request, TestServer};
+use crate::support::{Management, Request, TestServer};
 
 // --- The management API ---------------------------------------------------------------------
 
-/// The management API of a test server, as its bootstrap admin key, in its only workspace.
-struct Api<'a> {
-    server: &'a TestServer,
-    key: String,
-    workspace: String,
-}
-
-impl<'a> Api<'a> {
-    fn new(server: &'a TestServer, key: &str) -> Api<'a> {
-        let listed = server.send(&Request::new("GET", "/v1/workspaces").bearer(key));
-        assert_eq!(listed.status, 200, "{}", listed.text());
-        let listed: Value = serde_json::from_slice(&listed.body).expect("JSON");
-        let workspace = listed["workspaces"][0]["id"]
-            .as_str()
-            .expect("workspace")
-            .to_owned();
-        Api {
-            server,
-            key: key.to_owned(),
-            workspace,
-        }
-    }
-
-    /// `method path` with `body`, which must answer 200; the JSON answer.
-    #[track_caller]
-    fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let mut request = Request::new(method, path)
-            .bearer(&self.key)
-            .header("Weir-Workspace", &self.workspace);
-        if let Some(body) = body {
-            request = request
-                .header("Content-Type", "application/json")
-                .body(body.to_string().as_bytes());
-        }
-        let response = self.server.send(&request);
-        assert_eq!(response.status, 200, "{method} {path}: {}", response.text());
-        serde_json::from_slice(&response.body).expect("JSON")
-    }
-
-    /// The id of the bootstrap Webhook source.
-    fn webhook_source(&self) -> String {
-        let listed = self.ok("GET", "/v1/connections", None);
-        listed["connections"]
-            .as_array()
-            .expect("connections")
-            .iter()
-            .find(|c| c["connector"] == "webhook")
-            .expect("the Webhook source")["id"]
-            .as_str()
-            .expect("id")
-            .to_owned()
-    }
-
-    /// Moves the workspace's warehouse to PostgreSQL at `url` (checked by the server).
-    fn use_postgres(&self, url: &str) {
-        let body = json!({"warehouse": {"platform": "PostgreSQL", "settings": {"url": url}}});
-        let workspace = self.ok("PUT", "/v1/workspaces/current", Some(body));
-        assert_eq!(workspace["warehouse"]["platform"], "PostgreSQL");
-    }
-
-    /// An enabled "Import events into warehouse" pipeline on `source`, plus `extra` members.
-    fn add_pipeline(&self, source: &str, extra: Value) -> String {
-        let mut body = json!({"connection": source, "target": "Event",
-                              "name": "Import events into warehouse", "enabled": true});
-        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-            body.extend(extra.clone());
-        }
-        self.ok("POST", "/v1/pipelines", Some(body))["id"]
-            .as_str()
-            .expect("id")
-            .to_owned()
-    }
-
-    /// The pipeline's `stats` (`read`, `written`, `lag`, `lastError`, …).
-    fn stats(&self, pipeline: &str) -> Value {
-        self.ok("GET", &format!("/v1/pipelines/{pipeline}"), None)["stats"].clone()
-    }
+/// Moves the workspace's warehouse to PostgreSQL at `url` (checked by the server).
+fn use_postgres(api: &Management<'_>, url: &str) {
+    let body = json!({"warehouse": {"platform": "PostgreSQL", "settings": {"url": url}}});
+    let workspace = api.ok("PUT", "/v1/workspaces/current", Some(body));
+    assert_eq!(workspace["warehouse"]["platform"], "PostgreSQL");
 }
 
 /// Polls `probe` every 50 ms until it returns `Ok`, or fails after `limit`, naming `what` and
@@ -581,8 +509,8 @@ fn events_are_imported_into_postgresql_with_their_column_values() {
         return;
     };
     let server = TestServer::start();
-    let api = Api::new(&server, server.admin_key.as_deref().expect("admin key"));
-    api.use_postgres(&postgres.url(None));
+    let api = Management::new(&server, server.admin_key.as_deref().expect("admin key"));
+    use_postgres(&api, &postgres.url(None));
     let source = api.webhook_source();
     let pipeline = api.add_pipeline(&source, json!({}));
 
@@ -798,8 +726,8 @@ fn a_postgresql_outage_under_load_loses_and_duplicates_nothing() {
     };
     let proxy = Proxy::start(postgres.address());
     let server = TestServer::start();
-    let api = Api::new(&server, server.admin_key.as_deref().expect("admin key"));
-    api.use_postgres(&postgres.url(Some(&proxy.address)));
+    let api = Management::new(&server, server.admin_key.as_deref().expect("admin key"));
+    use_postgres(&api, &postgres.url(Some(&proxy.address)));
     let pipeline = api.add_pipeline(&api.webhook_source(), json!({}));
 
     let load = Load::start(&server, "outage", 20, Duration::from_millis(5));
@@ -933,7 +861,7 @@ fn sigkill_while_the_pipeline_writes_then_restart_imports_exactly_what_was_ackno
     let data = tempfile::tempdir().expect("temp dir");
     let mut server = TestServer::start_in(data.path(), &[]);
     let key = server.admin_key.clone().expect("admin key");
-    let api = Api::new(&server, &key);
+    let api = Management::new(&server, &key);
     let source = api.webhook_source();
 
     // A backlog in the log first, so that the pipeline, replaying it, writes batch after
@@ -983,7 +911,7 @@ fn sigkill_while_the_pipeline_writes_then_restart_imports_exactly_what_was_ackno
     }
     let acknowledged: HashSet<String> = outcome.acknowledged.iter().cloned().collect();
     assert_eq!(acknowledged.len(), outcome.acknowledged.len());
-    let api = Api::new(&server, &key);
+    let api = Management::new(&server, &key);
     wait_until(
         Duration::from_secs(30),
         "every acknowledged event in SQLite",
