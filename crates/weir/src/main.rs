@@ -12,7 +12,12 @@ use clap::{Parser, Subcommand};
 
 /// Weir: warehouse-native event collection.
 #[derive(Debug, Parser)]
-#[command(name = "weir", version, about, propagate_version = true)]
+#[command(
+    name = "weir",
+    version,
+    about = "Weir: warehouse-native event collection. Start with `weir serve`.",
+    propagate_version = true
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
