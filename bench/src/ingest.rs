@@ -17,9 +17,9 @@
 
 mod baseline;
 mod client;
+mod metrics;
 mod procfs;
 mod request;
-mod server;
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
@@ -30,8 +30,9 @@ use anyhow::{Context as _, Result, bail, ensure};
 use weir_log::{EventLog as _, LogConfig, SqliteLog};
 
 use self::client::{Connection, PhaseResult, Sequence};
+use self::metrics::CommitCounters;
 use self::request::{Body, Template};
-use self::server::{CommitCounters, Server};
+use crate::server::Server;
 
 const USAGE: &str = "\
 Usage: weir-bench ingest [options]
@@ -102,7 +103,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut server = Server::start(&weir)?;
+    let mut server = Server::start(&weir, "ingest")?;
     let report = runtime.block_on(drive(&server, &body, &options));
     let report = match report {
         Ok(report) => report,
@@ -245,7 +246,7 @@ async fn drive(server: &Server, body: &Body, options: &Options) -> Result<Report
     println!("phase 1: maximum throughput for {:.1?}…", options.duration);
     let clock_ticks = procfs::clock_ticks();
     let pid = server.pid().to_string();
-    let counters_before = server.commit_counters()?;
+    let counters_before = CommitCounters::read(server)?;
     let perf = match &options.perf {
         Some(path) => Some(start_perf(server.pid(), path)?),
         None => None,
@@ -267,7 +268,7 @@ async fn drive(server: &Server, body: &Body, options: &Options) -> Result<Report
     if let Some(perf) = perf {
         stop_perf(perf)?;
     }
-    let counters_after = server.commit_counters()?;
+    let counters_after = CommitCounters::read(server)?;
     ensure_all_ok(&max_load, "phase 1")?;
     acknowledged_events += max_load.ok * events;
 
@@ -282,7 +283,7 @@ async fn drive(server: &Server, body: &Body, options: &Options) -> Result<Report
     let (connections, half_load) =
         client::open_loop(connections, &sequence, options.duration, half_load_offered).await?;
     let disk_half_load = procfs::DiskStats::read().busiest_since(&disk_before);
-    let counters_end = server.commit_counters()?;
+    let counters_end = CommitCounters::read(server)?;
     ensure_all_ok(&half_load, "phase 2")?;
     acknowledged_events += half_load.ok * events;
     drop(connections);
@@ -384,7 +385,7 @@ fn start_perf(pid: u32, output: &Path) -> Result<Child> {
 }
 
 fn stop_perf(mut perf: Child) -> Result<()> {
-    server::signal(perf.id(), "INT")?;
+    crate::server::signal(perf.id(), "INT")?;
     let status = perf.wait()?;
     // perf writes its file on SIGINT and then exits by that signal.
     ensure!(

@@ -2,10 +2,12 @@
 //! it as `weir-bench <name> [options]`.
 //!
 //! Each benchmark is a module with a `run(options)` function and one arm in `main`; results
-//! worth keeping are recorded in `docs/benchmarks.md`.
+//! worth keeping are recorded in `docs/benchmarks.md`. The benchmarks that need a running
+//! `weir serve` start it through [`server::Server`].
 
 mod ingest;
 mod measure;
+mod server;
 mod spec;
 mod warehouse;
 

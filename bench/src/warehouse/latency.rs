@@ -6,16 +6,15 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
+use crate::server::Server;
 use crate::spec::batch;
 
 /// Events per request.
@@ -46,17 +45,21 @@ pub(crate) fn percentile(values: &[Duration], fraction: f64) -> Duration {
 
 /// Runs `weir` at `rate` events/s for `duration`.
 pub(crate) fn measure(weir: &Path, rate: u64, duration: Duration) -> Result<LatencyResult> {
-    let server = Server::start(weir)?;
-    let workspaces = server.call("GET", "/v1/workspaces", None, None)?;
+    let server = Server::start(weir, "warehouse")?;
+    let workspaces = call(&server, "GET", "/v1/workspaces", None, None)?;
     let workspace = workspaces["workspaces"][0]["id"]
         .as_str()
         .context("no workspace in GET /v1/workspaces")?
         .to_owned();
-    let pipeline = server.call(
+    let request = json!({
+        "connection": server.connection, "target": "Event", "name": "bench", "enabled": true
+    });
+    let pipeline = call(
+        &server,
         "POST",
         "/v1/pipelines",
         Some(&workspace),
-        Some(&json!({"connection": server.connection, "target": "Event", "name": "bench", "enabled": true})),
+        Some(&request),
     )?;
     ensure!(
         pipeline["id"].is_string(),
@@ -233,113 +236,34 @@ fn read_response(reader: &mut BufReader<TcpStream>) -> Result<(u16, Vec<u8>)> {
     Ok((status, body))
 }
 
-/// A `weir serve` on a loopback port with a fresh data directory; killed when dropped.
-struct Server {
-    child: Child,
-    address: SocketAddr,
-    write_key: String,
-    admin_key: String,
-    connection: String,
-    dir: TempDir,
-}
-
-impl Server {
-    fn start(weir: &Path) -> Result<Server> {
-        let dir = tempfile::Builder::new()
-            .prefix("weir-bench-warehouse-")
-            .tempdir()?;
-        let log = std::fs::File::create(dir.path().join("server.log"))?;
-        let mut child = Command::new(weir)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", weir.display()))?;
-        let stdout = child.stdout.take().context("no stdout pipe")?;
-        let (lines, banner) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let _ = lines.send(line);
-            }
-        });
-        let mut server = Server {
-            child,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            write_key: String::new(),
-            admin_key: String::new(),
-            connection: String::new(),
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while server.address.port() == 0
-            || server.write_key.is_empty()
-            || server.admin_key.is_empty()
-            || server.connection.is_empty()
-        {
-            let wait = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = banner.recv_timeout(wait) else {
-                bail!("weir serve printed no complete banner within 30 s");
-            };
-            if let Some(url) = line.strip_prefix("Weir is listening on http://") {
-                server.address = url.trim().parse()?;
-            } else if let Some(key) = line.strip_prefix("Event write key: ") {
-                key.trim().clone_into(&mut server.write_key);
-            } else if line.starts_with("Admin API key (")
-                && let Some((_, key)) = line.rsplit_once(": ")
-            {
-                key.trim().clone_into(&mut server.admin_key);
-            } else if let Some(rest) = line.split_once("(connection ").map(|(_, rest)| rest)
-                && let Some((id, _)) = rest.split_once(')')
-            {
-                id.clone_into(&mut server.connection);
-            }
-        }
-        Ok(server)
-    }
-
-    fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    /// A management API call on a new connection; the JSON response of a 200.
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        workspace: Option<&str>,
-        body: Option<&Value>,
-    ) -> Result<Value> {
-        let body = body.map(Value::to_string).unwrap_or_default();
-        let workspace = workspace
-            .map(|id| format!("Weir-Workspace: {id}\r\n"))
-            .unwrap_or_default();
-        let mut stream = TcpStream::connect(self.address)?;
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n{workspace}\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.address,
-            self.admin_key,
-            body.len()
-        )?;
-        let (status, response) = read_response(&mut BufReader::new(stream))?;
-        ensure!(
-            status == 200 || status == 201,
-            "{method} {path}: {status} {}",
-            String::from_utf8_lossy(&response)
-        );
-        Ok(serde_json::from_slice(&response)?)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A management API call on a new connection; the JSON response of a 200.
+fn call(
+    server: &Server,
+    method: &str,
+    path: &str,
+    workspace: Option<&str>,
+    body: Option<&Value>,
+) -> Result<Value> {
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let workspace = workspace
+        .map(|id| format!("Weir-Workspace: {id}\r\n"))
+        .unwrap_or_default();
+    let mut stream = TcpStream::connect(server.address)?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n{workspace}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        server.address,
+        server.admin_key,
+        body.len()
+    )?;
+    let (status, response) = read_response(&mut BufReader::new(stream))?;
+    ensure!(
+        status == 200 || status == 201,
+        "{method} {path}: {status} {}",
+        String::from_utf8_lossy(&response)
+    );
+    Ok(serde_json::from_slice(&response)?)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The server under test: a release `weir serve` on a loopback port and a fresh data
-//! directory, found through the banner it prints, stopped with SIGTERM like in production.
+//! The server under test, shared by the benchmarks: a release `weir serve` on a loopback port
+//! and a fresh data directory, found through the banner it prints (address, event write key,
+//! admin API key, connection id), stopped with SIGTERM like in production.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
@@ -20,22 +21,29 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) struct Server {
     child: Child,
     pub(crate) address: SocketAddr,
+    /// The bootstrap source's event write key.
     pub(crate) write_key: String,
-    data_dir: TempDir,
+    /// The bootstrap admin API key, for the management API.
+    pub(crate) admin_key: String,
+    /// The bootstrap source's connection id.
+    pub(crate) connection: String,
+    dir: TempDir,
 }
 
 impl Server {
     /// Starts `weir serve --listen 127.0.0.1:0 --data-dir <fresh temporary directory>` and
-    /// waits for its banner. The server's log lines go to `server.log` beside the data.
-    pub(crate) fn start(weir: &Path) -> Result<Server> {
-        let data_dir = tempfile::Builder::new()
-            .prefix("weir-bench-ingest-")
+    /// waits for its banner. `benchmark` names the temporary directory
+    /// (`weir-bench-<benchmark>-…`); the server's log lines go to `server.log` in it, beside
+    /// the data.
+    pub(crate) fn start(weir: &Path, benchmark: &str) -> Result<Server> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("weir-bench-{benchmark}-"))
             .tempdir()
             .context("creating the server's data directory")?;
-        let log = std::fs::File::create(data_dir.path().join("server.log"))?;
+        let log = std::fs::File::create(dir.path().join("server.log"))?;
         let mut child = Command::new(weir)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir.path().join("data"))
+            .arg(dir.path().join("data"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -56,10 +64,12 @@ impl Server {
             child,
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             write_key: String::new(),
-            data_dir,
+            admin_key: String::new(),
+            connection: String::new(),
+            dir,
         };
         let deadline = Instant::now() + START_TIMEOUT;
-        while server.address.port() == 0 || server.write_key.is_empty() {
+        while !server.banner_complete() {
             let wait = deadline.saturating_duration_since(Instant::now());
             let line = match banner.recv_timeout(wait) {
                 Ok(line) => line,
@@ -68,30 +78,52 @@ impl Server {
                     server.log()
                 ),
             };
-            if let Some(url) = line.strip_prefix("Weir is listening on http://") {
-                server.address = url
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("unexpected listen address in {line:?}"))?;
-            } else if let Some(key) = line.strip_prefix("Event write key: ") {
-                server.write_key = key.trim().to_owned();
-            }
+            server.read_banner_line(&line)?;
         }
         Ok(server)
+    }
+
+    /// Whether every banner value has been read.
+    fn banner_complete(&self) -> bool {
+        self.address.port() != 0
+            && !self.write_key.is_empty()
+            && !self.admin_key.is_empty()
+            && !self.connection.is_empty()
+    }
+
+    /// Takes whichever banner value `line` carries, if any.
+    fn read_banner_line(&mut self, line: &str) -> Result<()> {
+        if let Some(url) = line.strip_prefix("Weir is listening on http://") {
+            self.address = url
+                .trim()
+                .parse()
+                .with_context(|| format!("unexpected listen address in {line:?}"))?;
+        } else if let Some(key) = line.strip_prefix("Event write key: ") {
+            key.trim().clone_into(&mut self.write_key);
+        } else if line.starts_with("Admin API key (")
+            && let Some((_, key)) = line.rsplit_once(": ")
+        {
+            key.trim().clone_into(&mut self.admin_key);
+        } else if let Some((_, rest)) = line.split_once("(connection ")
+            && let Some((id, _)) = rest.split_once(')')
+        {
+            id.clone_into(&mut self.connection);
+        }
+        Ok(())
     }
 
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// The data directory (`log.sqlite` is in it).
+    /// The data directory (`log.sqlite` and the warehouse are in it).
     pub(crate) fn data_dir(&self) -> PathBuf {
-        self.data_dir.path().join("data")
+        self.dir.path().join("data")
     }
 
     /// The server's stderr so far.
     pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
     /// Sends SIGTERM and waits for the graceful shutdown (drain, log flush) to finish.
@@ -131,26 +163,6 @@ impl Server {
         }
         Ok(body.to_owned())
     }
-
-    /// The log's commit counters from `/metrics`, if the server exports them.
-    pub(crate) fn commit_counters(&self) -> Result<Option<CommitCounters>> {
-        let metrics = self.get("/metrics")?;
-        let value = |name: &str| -> Option<u64> {
-            let value = metrics
-                .lines()
-                .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))?;
-            value.trim().parse::<f64>().ok().map(|value| value as u64)
-        };
-        Ok(
-            match (
-                value("weir_log_commits_total"),
-                value("weir_log_events_appended_total"),
-            ) {
-                (Some(commits), Some(events)) => Some(CommitCounters { commits, events }),
-                _ => None,
-            },
-        )
-    }
 }
 
 impl Drop for Server {
@@ -159,27 +171,6 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-    }
-}
-
-/// `weir_log_commits_total` and `weir_log_events_appended_total`.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct CommitCounters {
-    pub(crate) commits: u64,
-    pub(crate) events: u64,
-}
-
-impl CommitCounters {
-    /// The commits and events between two readings.
-    pub(crate) fn between(
-        before: Option<CommitCounters>,
-        after: Option<CommitCounters>,
-    ) -> Option<CommitCounters> {
-        let (before, after) = before.zip(after)?;
-        Some(CommitCounters {
-            commits: after.commits.saturating_sub(before.commits),
-            events: after.events.saturating_sub(before.events),
-        })
     }
 }
 
@@ -194,4 +185,48 @@ pub(crate) fn signal(pid: u32, name: &str) -> Result<()> {
         bail!("kill -{name} {pid} failed ({status})");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_gives_all_four_values() {
+        let mut child = Command::new("true").spawn().unwrap();
+        let _ = child.wait();
+        let mut server = Server {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            write_key: String::new(),
+            admin_key: String::new(),
+            connection: String::new(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let banner = [
+            "Weir is listening on http://127.0.0.1:4318",
+            "Source \"Default\" (connection 3f2a) in workspace \"Default\"",
+            "Event write key: wk_123",
+            "Admin API key (shown only now; also saved to /tmp/d/admin.key): ak_456",
+            "",
+            "Send your first event:",
+        ];
+        for line in banner {
+            assert!(!server.banner_complete());
+            server.read_banner_line(line).unwrap();
+            if line.starts_with("Admin") {
+                break;
+            }
+        }
+        assert!(server.banner_complete());
+        assert_eq!(server.address, SocketAddr::from(([127, 0, 0, 1], 4318)));
+        assert_eq!(server.connection, "3f2a");
+        assert_eq!(server.write_key, "wk_123");
+        assert_eq!(server.admin_key, "ak_456");
+        assert!(
+            server
+                .read_banner_line("Weir is listening on http://nope")
+                .is_err()
+        );
+    }
 }
