@@ -722,3 +722,52 @@ fn slow_clients_are_cut_off() {
         "the server closed the connection"
     );
 }
+
+/// The per-workspace event rate limit (`ingest-api.md` §9): set through the management API,
+/// charged by event count, 429 with `Retry-After` when the bucket cannot cover a request,
+/// capacity of rejected events given back.
+#[test]
+fn the_workspace_rate_limit_is_charged_by_events() {
+    let server = TestServer::start();
+    let management = crate::support::Management::admin(&server);
+    management.ok(
+        "PUT",
+        "/v1/workspaces/current",
+        Some(serde_json::json!({"eventsRateLimit": {"ratePerMinute": 1000, "maxCapacity": 1000}})),
+    );
+    let batch = |count: usize, valid: bool| {
+        let event = if valid {
+            r#"{"type":"track","userId":"u","event":"e"}"#
+        } else {
+            r#"{"type":"track","userId":"u"}"#
+        };
+        format!("[{}]", vec![event; count].join(","))
+    };
+    // 10 rejected events cost nothing: their capacity is given back.
+    assert_eq!(
+        server.post_events("/v1/events", &batch(10, false)).status,
+        200
+    );
+    // 995 of the 1000 tokens.
+    assert_eq!(
+        server.post_events("/v1/events", &batch(995, true)).status,
+        200
+    );
+    // 100 more do not fit (the bucket refills about 17 events per second).
+    let limited = server.post_events("/v1/events", &batch(100, true));
+    limited.assert_error(
+        429,
+        "TooManyRequests",
+        "rate limit exceeded; retry according to the Retry-After header",
+    );
+    let retry_after: u64 = limited
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After seconds");
+    assert!((1..=6).contains(&retry_after), "Retry-After {retry_after}");
+    let metrics = server.send(&Request::new("GET", "/metrics")).text();
+    assert!(
+        metrics.contains("weir_rate_limited_requests_total{workspace="),
+        "{metrics}"
+    );
+}
