@@ -771,3 +771,68 @@ fn the_workspace_rate_limit_is_charged_by_events() {
         "{metrics}"
     );
 }
+
+/// The SDK settings endpoint (`ingest-api.md` §10): strategy for SDK connectors, 401 for
+/// connectors without one, 404 for an empty key, CORS preflight.
+#[test]
+fn the_sdk_settings_endpoint() {
+    let server = TestServer::start();
+    let management = crate::support::Management::admin(&server);
+    let created = management.ok(
+        "POST",
+        "/v1/connections",
+        Some(serde_json::json!({"name": "Website", "role": "Source", "connector": "javascript"})),
+    );
+    let id = created["id"].as_str().expect("id");
+    let keys = management.ok(
+        "GET",
+        &format!("/v1/connections/{id}/event-write-keys"),
+        None,
+    );
+    let key = keys["keys"][0].as_str().expect("key");
+    let response = server.send(
+        &Request::new("GET", &format!("/v1/events/settings/{key}"))
+            .header("Origin", "https://shop.example"),
+    );
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    assert_eq!(
+        response.header("cache-control"),
+        Some("public, max-age=3600, stale-while-revalidate=10800")
+    );
+    assert_eq!(
+        response.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    assert_eq!(
+        response.text(),
+        format!(
+            r#"{{"strategy":"Conversion","integrations":{{"Krenalis":{{"apiKey":"{key}"}}}}}}"#
+        )
+    );
+    server
+        .send(&Request::new(
+            "GET",
+            &format!("/v1/events/settings/{}", server.write_key),
+        ))
+        .assert_error(
+            401,
+            "Unauthorized",
+            "event write key in the path is invalid",
+        );
+    server
+        .send(&Request::new("GET", "/v1/events/settings/"))
+        .assert_error(404, "NotFound", "");
+    let preflight = server.send(&Request::new(
+        "OPTIONS",
+        &format!("/v1/events/settings/{key}"),
+    ));
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-methods"),
+        Some("GET")
+    );
+    let wrong = server.send(&Request::new("POST", &format!("/v1/events/settings/{key}")));
+    wrong.assert_error(405, "MethodNotAllowed", "Method Not Allowed");
+    assert_eq!(wrong.header("allow"), Some("GET, OPTIONS"));
+}
