@@ -37,7 +37,7 @@ const ALLOWED_DEPENDENCIES: &[(&str, Allowed)] = &[
     ("weir-catalog", Allowed::Only(&["weir-spec", "weir-auth"])),
     ("weir-log", Allowed::Only(&[])),
     ("weir-live", Allowed::Only(&["weir-spec"])),
-    ("weir-http", Allowed::Only(&["weir-auth"])),
+    ("weir-http", Allowed::Only(&["weir-spec", "weir-auth"])),
     (
         "weir-ingest",
         Allowed::Only(&[

@@ -47,9 +47,9 @@ pub fn json_error(
 ) -> Response<Body> {
     let mut body = String::with_capacity(message.len() + code.len() + 32);
     body.push_str(r#"{"error":{"code":"#);
-    push_json_string(&mut body, code);
+    weir_spec::write_json_string(&mut body, code);
     body.push_str(r#","message":"#);
-    push_json_string(&mut body, message);
+    weir_spec::write_json_string(&mut body, message);
     body.push_str("}}\n");
     let mut response = Response::new(crate::full(Bytes::from(body)));
     *response.status_mut() = status;
@@ -81,24 +81,6 @@ pub fn set_common_headers(response: &mut Response<Body>, request_id: &str) {
             .headers_mut()
             .insert(HeaderName::from_static("request-id"), value);
     }
-}
-
-/// Appends `value` as a JSON string, escaping only `"`, `\` and control characters (no HTML
-/// escaping: `<`, `>`, `&` stay literal).
-pub fn push_json_string(out: &mut String, value: &str) {
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ mod body;
 mod error;
 mod server;
 
-pub use error::{ErrorResponse, json_error, push_json_string, set_common_headers};
+pub use error::{ErrorResponse, json_error, set_common_headers};
 pub use server::{Handler, HttpResponse, ServerConfig, serve};
 
 pub use body::{Body, channel_body, full};

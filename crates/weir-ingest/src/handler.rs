@@ -452,9 +452,9 @@ impl Ingest {
             {
                 Some(strategy) => {
                     let mut body = String::from("{\"strategy\":");
-                    weir_http::push_json_string(&mut body, &strategy);
+                    weir_spec::write_json_string(&mut body, &strategy);
                     body.push_str(",\"integrations\":{\"Krenalis\":{\"apiKey\":");
-                    weir_http::push_json_string(&mut body, key);
+                    weir_spec::write_json_string(&mut body, key);
                     body.push_str("}}}");
                     let mut response = Response::new(weir_http::full(Bytes::from(body)));
                     let headers = response.headers_mut();

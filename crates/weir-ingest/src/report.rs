@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use weir_http::push_json_string;
+use weir_spec::write_json_string;
 
 /// Per-request outcome counts, in batch order.
 #[derive(Debug, Default)]
@@ -25,11 +25,11 @@ impl Report {
             }
             let _ = write!(out, "{{\"index\":{index},\"messageId\":");
             match message_id {
-                Some(id) => push_json_string(&mut out, id),
+                Some(id) => write_json_string(&mut out, id),
                 None => out.push_str("null"),
             }
             out.push_str(",\"error\":");
-            push_json_string(&mut out, error);
+            write_json_string(&mut out, error);
             out.push('}');
         }
         out.push_str("],\"duplicates\":[");
@@ -38,7 +38,7 @@ impl Report {
                 out.push(',');
             }
             let _ = write!(out, "{{\"index\":{index},\"messageId\":");
-            push_json_string(&mut out, message_id);
+            write_json_string(&mut out, message_id);
             out.push('}');
         }
         out.push_str("]}\n");

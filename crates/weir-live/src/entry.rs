@@ -141,7 +141,7 @@ impl Published {
             EntryKind::Duplicate { message_id, json } => {
                 let mut out = header(&connection_id, received_at);
                 out.push_str(",\"duplicate\":true,\"messageId\":");
-                push_json_string(&mut out, &message_id);
+                weir_spec::write_json_string(&mut out, &message_id);
                 if let Some(json) = json {
                     out.push_str(",\"event\":");
                     out.push_str(&json);
@@ -157,9 +157,9 @@ impl Published {
                 let (raw, cut) = cut_raw(&raw);
                 let mut out = header(&connection_id, received_at);
                 out.push_str(",\"error\":");
-                push_json_string(&mut out, &error);
+                weir_spec::write_json_string(&mut out, &error);
                 out.push_str(",\"raw\":");
-                push_json_string(&mut out, raw);
+                weir_spec::write_json_string(&mut out, raw);
                 if raw_truncated || cut {
                     out.push_str(",\"rawTruncated\":true");
                 }
@@ -182,7 +182,7 @@ impl Published {
 fn header(connection_id: &str, received_at: Timestamp) -> String {
     let mut out = String::with_capacity(128);
     out.push_str("{\"connectionId\":");
-    push_json_string(&mut out, connection_id);
+    weir_spec::write_json_string(&mut out, connection_id);
     out.push_str(",\"receivedAt\":\"");
     received_at.write_canonical(&mut out);
     out.push('"');
@@ -201,29 +201,6 @@ fn cut_raw(raw: &str) -> (&str, bool) {
     (&raw[..end], true)
 }
 
-/// Appends `value` as a JSON string literal.
-fn push_json_string(out: &mut String, value: &str) {
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let code = u32::from(c) as usize;
-                out.push_str("\\u00");
-                out.push(char::from(HEX[code >> 4]));
-                out.push(char::from(HEX[code & 0xf]));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,7 +208,7 @@ mod tests {
     #[test]
     fn json_strings_escape_quotes_backslashes_and_controls() {
         let mut out = String::new();
-        push_json_string(&mut out, "a\"b\\c\nd\te\u{1}f\u{1f}é");
+        weir_spec::write_json_string(&mut out, "a\"b\\c\nd\te\u{1}f\u{1f}é");
         assert_eq!(out, r#""a\"b\\c\nd\te\u0001f\u001fé""#);
         let back: String = serde_json::from_str(&out).unwrap();
         assert_eq!(back, "a\"b\\c\nd\te\u{1}f\u{1f}é");

@@ -504,7 +504,7 @@ impl<'o> ObjectWriter<'o> {
 }
 
 /// Appends `value` as a JSON string: `"`, `\` and control characters escaped, nothing else.
-pub(crate) fn write_json_string(out: &mut String, value: &str) {
+pub fn write_json_string(out: &mut String, value: &str) {
     out.reserve(value.len() + 2);
     out.push('"');
     let bytes = value.as_bytes();

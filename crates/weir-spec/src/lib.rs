@@ -28,7 +28,7 @@ pub use decode::{GeoRecord, Geolocator};
 pub use error::{ContextError, EventError, RequestError};
 pub use event::{
     App, Campaign, Context, Device, Event, EventType, Library, Location, NameVersion, Network,
-    Page, RawJson, Referrer, Screen, Session,
+    Page, RawJson, Referrer, Screen, Session, write_json_string,
 };
 pub use ip::{InvalidForwardedFor, request_ip};
 pub use json::{Kind as JsonKind, Place, QuotedChar, SyntaxError};

@@ -106,30 +106,11 @@ fn write_consents<'a>(out: &mut String, entries: impl Iterator<Item = (&'a str, 
         if index > 0 {
             out.push(',');
         }
-        write_json_string(out, purpose);
+        weir_spec::write_json_string(out, purpose);
         out.push(':');
         out.push_str(if granted { "true" } else { "false" });
     }
     out.push('}');
-}
-
-/// Appends `value` as a JSON string (`"`, `\` and control characters escaped).
-fn write_json_string(out: &mut String, value: &str) {
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// A time as stored: `YYYY-MM-DDTHH:MM:SS.sssZ`, truncated to milliseconds, always three
