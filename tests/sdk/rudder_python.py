@@ -19,9 +19,10 @@ also ask for Weir's ``Weir-Report`` (a diagnostic; it adds one header) and every
 printed to stderr.
 """
 
-import datetime
 import os
 import sys
+
+from six_events import send_six
 
 try:
     import rudderstack.analytics as rudder_analytics
@@ -58,53 +59,7 @@ rudder_analytics.dataPlaneUrl = host
 rudder_analytics.on_error = on_error
 rudder_analytics.max_retries = 2
 
-user = f"user-{run}"
-anonymous = f"anon-{run}"
-context = {
-    "app": {"name": "weir-sdk-test", "version": "1.2.3"},
-    "locale": "it-IT",
-    "timezone": "Europe/Rome",
-    "ip": "203.0.113.7",
-}
-
-rudder_analytics.identify(
-    user,
-    {"run": run, "email": "ada@example.com", "name": "Ada", "plan": "pro"},
-    context={"locale": "en-GB"},
-    anonymous_id=anonymous,
-    message_id=f"{run}-identify",
-)
-rudder_analytics.track(
-    user,
-    "Order Completed",
-    {"run": run, "revenue": 12.5, "currency": "EUR", "items": [{"sku": "A-1", "qty": 2}]},
-    context={**context, "traits": {"plan": "pro"}},
-    timestamp=datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
-    message_id=f"{run}-track",
-)
-rudder_analytics.page(
-    user,
-    category="Docs",
-    name="Pricing",
-    properties={"run": run, "url": "https://example.com/pricing", "path": "/pricing"},
-    context={"page": {"url": "https://example.com/pricing", "path": "/pricing", "title": "Pricing"}},
-    message_id=f"{run}-page",
-)
-rudder_analytics.screen(
-    user,
-    category="Mobile",
-    name="Home",
-    properties={"run": run, "tab": "feed"},
-    context={"os": {"name": "ios", "version": "17.4"}, "screen": {"width": 390, "height": 844, "density": 3}},
-    message_id=f"{run}-screen",
-)
-rudder_analytics.group(
-    user,
-    f"org-{run}",
-    {"run": run, "name": "Acme", "employees": 42},
-    message_id=f"{run}-group",
-)
-rudder_analytics.alias(anonymous, user, message_id=f"{run}-alias")
+send_six(rudder_analytics, run)
 
 rudder_analytics.flush()
 rudder_analytics.shutdown()
