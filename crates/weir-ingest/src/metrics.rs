@@ -214,6 +214,13 @@ fn render_log_stats(stats: &LogStats, out: &mut String) {
             "# HELP {name} {help}.\n# TYPE {name} counter\n{name}_total {value}\n"
         );
     }
+    let name = "weir_log_dedup_memory_keys";
+    let _ = write!(
+        out,
+        "# HELP {name} Dedup keys held in memory, not yet in the on-disk index.\n\
+         # TYPE {name} gauge\n{name} {}\n",
+        stats.dedup_memory_keys()
+    );
     histogram(
         out,
         "weir_log_append_duration_seconds",

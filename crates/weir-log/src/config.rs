@@ -24,6 +24,14 @@ pub struct LogConfig {
     /// How often the writer purges expired records and dedup entries when there is nothing
     /// left over from the previous pass. Default 1 s; a tuning knob, not a documented setting.
     pub maintenance_interval: Duration,
+    /// Dedup keys the writer keeps in memory before writing them, sorted, to the on-disk index
+    /// (see the `dedup` module). Memory holds up to three times this many keys (~40 bytes
+    /// each; plus two 16 MiB filters); a restart after a crash re-reads the log rows of up to
+    /// that many events. Default 262,144; a tuning knob, not a documented setting.
+    pub dedup_flush_keys: usize,
+    /// Keys in memory are written to the on-disk index at least this often, so that restarts
+    /// re-read little and retention is not held back. Default 60 s; a tuning knob.
+    pub dedup_flush_interval: Duration,
 }
 
 impl Default for LogConfig {
@@ -34,6 +42,8 @@ impl Default for LogConfig {
             group_commit_delay: Duration::ZERO,
             group_commit_max_events: 65_536,
             maintenance_interval: Duration::from_secs(1),
+            dedup_flush_keys: 262_144,
+            dedup_flush_interval: Duration::from_secs(60),
         }
     }
 }
@@ -53,6 +63,9 @@ impl LogConfig {
             return Err(LogError::Config(
                 "group commit max events must be at least 1",
             ));
+        }
+        if self.dedup_flush_keys == 0 {
+            return Err(LogError::Config("dedup flush keys must be at least 1"));
         }
         if self.maintenance_interval.is_zero() {
             return Err(LogError::Config(

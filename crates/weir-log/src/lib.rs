@@ -73,6 +73,17 @@ pub trait EventLog: Send + Sync + 'static {
     /// forward: acknowledging a lower seq than the stored one keeps the stored one.
     fn ack<'a>(&'a self, consumer: &'a str, seq: u64) -> BoxFuture<'a, Result<(), LogError>>;
 
+    /// Durably sets `consumer`'s cursor to `seq`, also below the stored one: a replay makes the
+    /// consumer read again what follows `seq`. Acks handed to the log before this call (a
+    /// stopped consumer's last ack may still be queued) are applied before it, so they cannot
+    /// undo the reset; the caller makes sure the consumer sends no ack after it has called this
+    /// until it resolved.
+    fn reset_cursor<'a>(
+        &'a self,
+        consumer: &'a str,
+        seq: u64,
+    ) -> BoxFuture<'a, Result<(), LogError>>;
+
     /// The last seq acknowledged by `consumer`, or `None` if it never acknowledged.
     fn cursor<'a>(&'a self, consumer: &'a str) -> BoxFuture<'a, Result<Option<u64>, LogError>>;
 

@@ -33,6 +33,7 @@ pub struct LogStats {
     events_appended: AtomicU64,
     duplicates: AtomicU64,
     last_commit_nanos: AtomicU64,
+    dedup_memory_keys: AtomicU64,
     commit_duration: Histogram,
     commit_events: Histogram,
 }
@@ -45,6 +46,7 @@ impl LogStats {
             events_appended: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             last_commit_nanos: AtomicU64::new(0),
+            dedup_memory_keys: AtomicU64::new(0),
             commit_duration: Histogram::new(&COMMIT_DURATION_BOUNDS_NANOS, 1e-9),
             commit_events: Histogram::new(&COMMIT_EVENTS_BOUNDS, 1.0),
         }
@@ -65,6 +67,11 @@ impl LogStats {
         self.failed_commits.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn set_dedup_memory_keys(&self, keys: usize) {
+        let keys = u64::try_from(keys).unwrap_or(u64::MAX);
+        self.dedup_memory_keys.store(keys, Ordering::Relaxed);
+    }
+
     /// Successful commits of groups holding at least one append.
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
@@ -83,6 +90,11 @@ impl LogStats {
     /// Events answered [`crate::AppendStatus::Duplicate`].
     pub fn duplicates(&self) -> u64 {
         self.duplicates.load(Ordering::Relaxed)
+    }
+
+    /// Dedup keys held in memory, not yet written to the on-disk index.
+    pub fn dedup_memory_keys(&self) -> u64 {
+        self.dedup_memory_keys.load(Ordering::Relaxed)
     }
 
     /// Duration of the last successful commit (transaction begin to fsync'd commit).

@@ -36,13 +36,17 @@ pub(crate) struct Checkpointer {
 }
 
 impl Checkpointer {
-    pub(crate) fn spawn(path: &Path) -> Result<(Checkpointer, JoinHandle<()>), StoreError> {
+    /// Starts the checkpoint thread `name` for the database at `path`.
+    pub(crate) fn spawn(
+        path: &Path,
+        name: &str,
+    ) -> Result<(Checkpointer, JoinHandle<()>), StoreError> {
         let conn = schema::open_checkpointer(path)?;
         let wal_frames = Arc::new(AtomicI64::new(0));
         let (commits, notified) = sync_channel(1);
         let seen = wal_frames.clone();
         let thread = std::thread::Builder::new()
-            .name("weir-log-checkpoint".to_owned())
+            .name(name.to_owned())
             .spawn(move || run(&conn, &notified, &seen))
             .map_err(|_| StoreError::Unexpected("cannot start the log checkpoint thread"))?;
         Ok((

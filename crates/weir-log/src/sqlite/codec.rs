@@ -2,7 +2,8 @@
 //! holds many events while each keeps its own seq (`first_seq + index`). Also the dedup key.
 //!
 //! Layout: `version: u8` (1), then per event in order: `flags: u8` (bit 0: a new source
-//! follows) · [`workspace_len: u32` · workspace id · `connection_len: u32` · connection id] ·
+//! follows; bit 1: the event is not deduplicated, `dedup: false`) · [`workspace_len: u32` ·
+//! workspace id · `connection_len: u32` · connection id] ·
 //! `received_at_ms: i64` · `message_id_len: u32` · message id · `payload_len: u32` · payload.
 //! Integers are little-endian. The source is written only when it differs from the previous
 //! event's, so a request from one connection stores it once.
@@ -15,6 +16,10 @@ use crate::{AppendEvent, LogRecord};
 
 const VERSION: u8 = 1;
 const NEW_SOURCE: u8 = 1;
+/// Set for `dedup: false` events, so that recovering the dedup index from rows (see `dedup`)
+/// skips them. Rows written before the flag existed have it clear: recovery then indexes a
+/// server-generated id too, which is harmless since it never repeats.
+const NO_DEDUP: u8 = 2;
 /// Bytes per event besides its strings and payload: flags, received_at, two lengths.
 const EVENT_OVERHEAD: usize = 1 + 8 + 4 + 4;
 
@@ -47,10 +52,11 @@ pub(crate) fn encode<'a>(
     let mut previous_source: Option<(&str, &str)> = None;
     for event in events {
         let source = (event.workspace_id.as_str(), event.connection_id.as_str());
+        let dedup_flag = if event.dedup { 0 } else { NO_DEDUP };
         if previous_source == Some(source) {
-            body.push(0);
+            body.push(dedup_flag);
         } else {
-            body.push(NEW_SOURCE);
+            body.push(NEW_SOURCE | dedup_flag);
             put_bytes(&mut body, source.0.as_bytes())?;
             put_bytes(&mut body, source.1.as_bytes())?;
             previous_source = Some(source);
@@ -89,8 +95,8 @@ pub(crate) fn decode_into(
     let mut source: Option<(String, String)> = None;
     let mut seq = first_seq;
     while cursor.position < body.len() && out.len() < max_events {
-        let flags = cursor.take(1)?;
-        if flags == [NEW_SOURCE] {
+        let flags = cursor.take(1)?[0];
+        if flags & NEW_SOURCE != 0 {
             let workspace_id = cursor.take_str()?;
             let connection_id = cursor.take_str()?;
             source = Some((workspace_id.to_owned(), connection_id.to_owned()));
@@ -110,6 +116,39 @@ pub(crate) fn decode_into(
                 received_at_ms,
                 payload: body.slice(payload),
             });
+        }
+        seq += 1;
+    }
+    Ok(())
+}
+
+/// Calls `found(key, received_at_ms)` for every deduplicated event of the row starting at
+/// `first_seq` whose seq is greater than `after_seq` (rebuilding the dedup index's memory level).
+pub(crate) fn for_each_dedup_key(
+    first_seq: u64,
+    body: &[u8],
+    after_seq: u64,
+    mut found: impl FnMut(DedupKey, i64),
+) -> Result<(), StoreError> {
+    let mut cursor = Cursor { body, position: 0 };
+    if cursor.take(1)? != [VERSION] {
+        return Err(StoreError::Unexpected("unknown row body version"));
+    }
+    let mut connection_id: Option<&str> = None;
+    let mut seq = first_seq;
+    while cursor.position < body.len() {
+        let flags = cursor.take(1)?[0];
+        if flags & NEW_SOURCE != 0 {
+            cursor.take_str()?;
+            connection_id = Some(cursor.take_str()?);
+        }
+        let received_at_ms = cursor.take_i64()?;
+        let message_id = cursor.take_str()?;
+        cursor.take_range()?;
+        if seq > after_seq && flags & NO_DEDUP == 0 {
+            let connection_id =
+                connection_id.ok_or(StoreError::Unexpected("row body event without a source"))?;
+            found(dedup_key(connection_id, message_id), received_at_ms);
         }
         seq += 1;
     }

@@ -1,11 +1,13 @@
 //! One group commit: the appends and acks of a group in one transaction. Dedup is decided here,
 //! by the single writer, in append order and inside the transaction that stores the events, so
-//! an id is recorded exactly when its event is.
+//! an id is recorded exactly when its event is (the memory level of the index is rebuilt from
+//! the stored rows, see `dedup`, and a failed transaction undoes its claims).
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use super::StoreError;
 use super::codec::{self, DedupKey};
+use super::dedup::{DedupIndex, Undo, Window};
 use crate::{AppendEvent, AppendStatus};
 
 /// An append prepared on the caller's task (hashing and encoding run there, in parallel, so the
@@ -50,11 +52,29 @@ pub(crate) struct GroupOutcome {
 }
 
 /// Stores `appends` after `head` and records `acks`, all in one transaction. On error nothing
-/// of the group is stored (the transaction rolls back when dropped).
+/// of the group is stored (the transaction rolls back when dropped) and `index` is as before.
 pub(crate) fn write_group<'a>(
     conn: &mut Connection,
+    index: &mut DedupIndex,
     head: u64,
-    dedup_window_ms: i64,
+    dedup_window: Window,
+    appends: impl IntoIterator<Item = &'a PreparedAppend>,
+    acks: impl IntoIterator<Item = (&'a str, u64)>,
+) -> Result<GroupOutcome, StoreError> {
+    let mut undo = Undo::default();
+    let result = write_group_in(conn, index, &mut undo, head, dedup_window, appends, acks);
+    if result.is_err() {
+        index.undo(undo);
+    }
+    result
+}
+
+fn write_group_in<'a>(
+    conn: &mut Connection,
+    index: &mut DedupIndex,
+    undo: &mut Undo,
+    head: u64,
+    dedup_window: Window,
     appends: impl IntoIterator<Item = &'a PreparedAppend>,
     acks: impl IntoIterator<Item = (&'a str, u64)>,
 ) -> Result<GroupOutcome, StoreError> {
@@ -66,7 +86,14 @@ pub(crate) fn write_group<'a>(
         duplicates: 0,
     };
     for append in appends {
-        let statuses = write_append(&transaction, &mut outcome, dedup_window_ms, append)?;
+        let statuses = write_append(
+            &transaction,
+            index,
+            undo,
+            &mut outcome,
+            dedup_window,
+            append,
+        )?;
         outcome.statuses.push(statuses);
     }
     for (consumer, seq) in acks {
@@ -84,23 +111,16 @@ pub(crate) fn write_group<'a>(
 
 fn write_append(
     transaction: &Transaction<'_>,
+    index: &mut DedupIndex,
+    undo: &mut Undo,
     outcome: &mut GroupOutcome,
-    dedup_window_ms: i64,
+    dedup_window: Window,
     append: &PreparedAppend,
 ) -> Result<Vec<AppendStatus>, StoreError> {
-    // Inserts the key, or refreshes an entry that is older than the window; 0 rows changed
-    // means the key was accepted within the window.
-    let mut claim = transaction.prepare_cached(
-        "INSERT INTO dedup (key, received_at) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET received_at = excluded.received_at
-         WHERE excluded.received_at - dedup.received_at >= ?3",
-    )?;
     let mut accepted = Vec::with_capacity(append.len());
     for (event, key) in append.events.iter().zip(&append.keys) {
         let is_new = match key {
-            Some(key) => {
-                claim.execute(params![&key[..], event.received_at_ms, dedup_window_ms])? > 0
-            }
+            Some(key) => index.claim(key, event.received_at_ms, dedup_window, undo)?,
             None => true,
         };
         accepted.push(is_new);

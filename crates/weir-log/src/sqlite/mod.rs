@@ -11,6 +11,8 @@
 mod checkpoint;
 mod codec;
 mod commit;
+mod cursors;
+mod dedup;
 mod error;
 mod maintenance;
 mod reader;
@@ -26,6 +28,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use self::checkpoint::Checkpointer;
 use self::commit::PreparedAppend;
+use self::dedup::DedupIndex;
 pub(crate) use self::error::StoreError;
 use self::reader::ReaderPool;
 use self::writer::{Command, Shared, Writer};
@@ -53,10 +56,21 @@ impl SqliteLog {
     /// recovers its head and starts the writer thread.
     pub fn open(path: &Path, config: LogConfig) -> Result<SqliteLog, LogError> {
         config.validate()?;
-        let conn = schema::open_writer(path)
+        let (conn, legacy) = schema::open_writer(path)
             .map_err(|error| error.into_log_error("opening log.sqlite"))?;
         let head = schema::recover_head(&conn)
             .map_err(|error| error.into_log_error("recovering the log head"))?;
+        let settings = dedup::Settings {
+            flush_keys: config.dedup_flush_keys,
+            flush_interval: config.dedup_flush_interval,
+        };
+        let (dedup, dedup_checkpoint_thread) =
+            DedupIndex::open(&dedup::path_for(path), &conn, head, legacy, settings)
+                .map_err(|error| error.into_log_error("opening the dedup index"))?;
+        if legacy {
+            schema::finish_legacy(&conn)
+                .map_err(|error| error.into_log_error("migrating log.sqlite"))?;
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -64,7 +78,7 @@ impl SqliteLog {
                 tracing::error!(%error, "cannot build the event log writer's runtime");
                 LogError::Internal
             })?;
-        let (checkpointer, checkpoint_thread) = Checkpointer::spawn(path)
+        let (checkpointer, checkpoint_thread) = Checkpointer::spawn(path, "weir-log-checkpoint")
             .map_err(|error| error.into_log_error("starting the checkpointer"))?;
         let (head_sender, head_receiver) = watch::channel(head);
         let (command_sender, command_receiver) = mpsc::channel(COMMAND_QUEUE);
@@ -77,6 +91,7 @@ impl SqliteLog {
             config,
             head,
             head_sender,
+            dedup,
             shared: shared.clone(),
             checkpointer,
             runtime,
@@ -95,7 +110,7 @@ impl SqliteLog {
             shared,
             readers: Arc::new(ReaderPool::new(path.to_path_buf())),
             closed: AtomicBool::new(false),
-            threads: Mutex::new(vec![thread, checkpoint_thread]),
+            threads: Mutex::new(vec![thread, checkpoint_thread, dedup_checkpoint_thread]),
         })
     }
 
@@ -160,7 +175,9 @@ impl EventLog for SqliteLog {
             }
             let append = PreparedAppend::new(events)
                 .map_err(|error| error.into_log_error("encoding an append"))?;
-            self.call(|reply| Command::Append { append, reply }).await
+            let (statuses, spent) = self.call(|reply| Command::Append { append, reply }).await?;
+            drop(spent);
+            Ok(statuses)
         })
     }
 
@@ -191,6 +208,22 @@ impl EventLog for SqliteLog {
         Box::pin(async move {
             let consumer = consumer.to_owned();
             self.call(|reply| Command::Ack {
+                consumer,
+                seq,
+                reply,
+            })
+            .await
+        })
+    }
+
+    fn reset_cursor<'a>(
+        &'a self,
+        consumer: &'a str,
+        seq: u64,
+    ) -> BoxFuture<'a, Result<(), LogError>> {
+        Box::pin(async move {
+            let consumer = consumer.to_owned();
+            self.call(|reply| Command::ResetCursor {
                 consumer,
                 seq,
                 reply,

@@ -3,11 +3,13 @@
 //! * `batches`: one row per append call (its stored events, see `codec`), keyed by the seq of
 //!   its first event; `received_at` is the newest `received_at` in the row, so retention never
 //!   deletes an event before it expired.
-//! * `dedup`: the dedup index, one fixed-size key per accepted (connection, message id), with
-//!   the event's `received_at`; the second index makes purging expired entries cheap.
 //! * `cursors`: durable consumer positions.
 //! * `meta`: `pruned_through`, the last seq retention deleted, so the head survives even when
 //!   retention emptied the log.
+//!
+//! Schema versions: 1 also held the dedup index (`dedup`), written in every append
+//! transaction; 2 (now) keeps it in `log-dedup.sqlite` (see `dedup`). Opening a version 1 log
+//! copies its keys there, then drops the table ([`finish_legacy`]).
 
 use std::path::Path;
 
@@ -15,7 +17,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::StoreError;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE batches (
@@ -24,11 +26,6 @@ CREATE TABLE batches (
     received_at INTEGER NOT NULL,
     body        BLOB NOT NULL
 );
-CREATE TABLE dedup (
-    key         BLOB PRIMARY KEY,
-    received_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX dedup_by_received_at ON dedup (received_at);
 CREATE TABLE cursors (
     consumer TEXT PRIMARY KEY,
     seq      INTEGER NOT NULL
@@ -39,8 +36,8 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 ";
 
-/// Page cache of the write connection (negative: KiB). Holds the hot part of the dedup index.
-const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// Page cache of the write connection (negative: KiB).
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// Page cache of each read connection, in KiB.
 const READER_CACHE_KIB: i64 = 8 * 1024;
 /// WAL pages after which a commit checkpoints by itself: only a backstop, since the
@@ -52,7 +49,9 @@ const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 const BUSY_TIMEOUT_MS: i64 = 5_000;
 
 /// Opens (creating if needed) the write connection: WAL, `synchronous=FULL`, schema migrated.
-pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+/// Also says whether the log is a version 1 log, whose dedup keys must be moved out before
+/// [`finish_legacy`].
+pub(crate) fn open_writer(path: &Path) -> Result<(Connection, bool), StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -69,8 +68,8 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
-    migrate(&conn)?;
-    Ok(conn)
+    let legacy = migrate(&conn)?;
+    Ok((conn, legacy))
 }
 
 /// Opens the checkpointer's connection to an existing log (no schema work).
@@ -91,20 +90,31 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn migrate(conn: &Connection) -> Result<(), StoreError> {
+/// Creates the schema of a new log; returns whether it is a version 1 log.
+fn migrate(conn: &Connection) -> Result<bool, StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     match version {
         0 => {
             conn.execute_batch(&format!(
                 "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))?;
-            Ok(())
+            Ok(false)
         }
-        SCHEMA_VERSION => Ok(()),
+        1 => Ok(true),
+        SCHEMA_VERSION => Ok(false),
         _ => Err(StoreError::Unexpected(
             "log.sqlite has an unknown schema version (written by a newer Weir?)",
         )),
     }
+}
+
+/// Completes the move of a version 1 log to version 2, once its dedup keys are in
+/// `log-dedup.sqlite`.
+pub(crate) fn finish_legacy(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(&format!(
+        "BEGIN; DROP TABLE IF EXISTS dedup; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+    ))?;
+    Ok(())
 }
 
 /// The seq of the last event ever appended: the end of the newest row, or what retention last

@@ -2,8 +2,12 @@
 //! worker). Async callers send commands with a oneshot for the reply. Group commit: block for
 //! the first command, drain everything already queued (up to `group_commit_max_events`),
 //! optionally wait up to `group_commit_delay` for more, then write the whole group in one
-//! transaction, commit with fsync, and answer every waiter. Between groups it runs bounded
-//! chunks of maintenance.
+//! transaction, commit with fsync, and answer every waiter. After a group, and between groups,
+//! it writes a chunk of the dedup index's memory level to disk when a flush is in progress
+//! (see `dedup`), and between groups it runs bounded chunks of maintenance.
+//!
+//! Each append's events go back to its caller with the answer, so that freeing them costs the
+//! caller's task, not the one serial thread.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,20 +17,32 @@ use rusqlite::Connection;
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::StoreError;
 use super::checkpoint::Checkpointer;
 use super::commit::{self, PreparedAppend};
+use super::cursors;
+use super::dedup::{DedupIndex, Window};
 use super::maintenance;
 use crate::{AppendStatus, LogConfig, LogError, LogStats};
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, LogError>>;
+/// An append's answer: its statuses, and the append given back to be freed by the caller.
+pub(crate) type AppendReply = Reply<(Vec<AppendStatus>, PreparedAppend)>;
 
 #[derive(Debug)]
 pub(crate) enum Command {
     Append {
         append: PreparedAppend,
-        reply: Reply<Vec<AppendStatus>>,
+        reply: AppendReply,
     },
     Ack {
+        consumer: String,
+        seq: u64,
+        reply: Reply<()>,
+    },
+    /// Set a consumer's cursor, also backwards (a replay). It ends the group, so the acks
+    /// queued before it are committed first and cannot undo it.
+    ResetCursor {
         consumer: String,
         seq: u64,
         reply: Reply<()>,
@@ -53,6 +69,7 @@ pub(crate) struct Writer {
     pub(crate) config: LogConfig,
     pub(crate) head: u64,
     pub(crate) head_sender: watch::Sender<u64>,
+    pub(crate) dedup: DedupIndex,
     pub(crate) shared: Arc<Shared>,
     /// Told after each commit (see `checkpoint`).
     pub(crate) checkpointer: Checkpointer,
@@ -62,7 +79,7 @@ pub(crate) struct Writer {
 
 #[derive(Default)]
 struct Group {
-    appends: Vec<(PreparedAppend, Reply<Vec<AppendStatus>>)>,
+    appends: Vec<(PreparedAppend, AppendReply)>,
     acks: Vec<(String, u64, Reply<()>)>,
     events: usize,
 }
@@ -92,8 +109,14 @@ impl Group {
 impl Writer {
     pub(crate) fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut next_maintenance = Instant::now();
+        let mut flushing = false;
         loop {
-            let deadline = tokio::time::Instant::from_std(next_maintenance);
+            // While a dedup flush is in progress, only look for queued commands.
+            let deadline = if flushing {
+                tokio::time::Instant::now()
+            } else {
+                tokio::time::Instant::from_std(next_maintenance)
+            };
             let first = self
                 .runtime
                 .block_on(async { tokio::time::timeout_at(deadline, commands.recv()).await });
@@ -104,11 +127,24 @@ impl Writer {
             };
             if let Some(first) = first {
                 let (group, control) = self.gather(&mut commands, first);
-                self.commit(group);
+                let events = group.events;
+                if self.commit(group) {
+                    flushing = self.flush_dedup(|dedup, head| dedup.after_commit(head, events));
+                }
                 match control {
                     Some(Command::Close { reply }) => {
+                        self.flush_dedup(|dedup, head| dedup.flush_all(head).map(|()| false));
                         let _ = reply.send(());
                         break;
+                    }
+                    Some(Command::ResetCursor {
+                        consumer,
+                        seq,
+                        reply,
+                    }) => {
+                        let reset = cursors::reset(&self.conn, &consumer, seq)
+                            .map_err(|error| error.into_log_error("resetting a cursor"));
+                        let _ = reply.send(reset);
                     }
                     #[cfg(test)]
                     Some(Command::SetMaxPageCount { pages, reply }) => {
@@ -120,6 +156,8 @@ impl Writer {
                     }
                     _ => {}
                 }
+            } else {
+                flushing = self.flush_dedup(DedupIndex::idle);
             }
             if Instant::now() >= next_maintenance {
                 next_maintenance = Instant::now() + self.maintain();
@@ -166,15 +204,50 @@ impl Writer {
         (group, None)
     }
 
-    fn commit(&mut self, group: Group) {
+    /// Runs a step of the dedup index's flush; a failure is logged and retried later (the keys
+    /// stay in memory and in the rows). Returns whether a flush is in progress.
+    fn flush_dedup(
+        &mut self,
+        step: impl FnOnce(&mut DedupIndex, u64) -> Result<bool, StoreError>,
+    ) -> bool {
+        let started = Instant::now();
+        let keys_before = self.dedup.memory_keys();
+        let result = step(&mut self.dedup, self.head);
+        let elapsed = started.elapsed();
+        if elapsed > Duration::from_millis(20) {
+            tracing::debug!(
+                ?elapsed,
+                keys_before,
+                keys_after = self.dedup.memory_keys(),
+                "dedup flush step"
+            );
+        }
+        self.shared
+            .stats
+            .set_dedup_memory_keys(self.dedup.memory_keys());
+        match result {
+            Ok(flushing) => flushing,
+            Err(error) => {
+                error.into_log_error("writing dedup keys");
+                false
+            }
+        }
+    }
+
+    /// Commits a group and answers its waiters; returns whether the commit succeeded.
+    fn commit(&mut self, group: Group) -> bool {
         if group.appends.is_empty() && group.acks.is_empty() {
-            return;
+            return false;
         }
         let started = Instant::now();
         let result = commit::write_group(
             &mut self.conn,
+            &mut self.dedup,
             self.head,
-            self.config.dedup_window_ms(),
+            Window {
+                length_ms: self.config.dedup_window_ms(),
+                now_ms: now_ms(),
+            },
             group.appends.iter().map(|(append, _)| append),
             group
                 .acks
@@ -182,6 +255,9 @@ impl Writer {
                 .map(|(consumer, seq, _)| (consumer.as_str(), *seq)),
         );
         let elapsed = started.elapsed();
+        if elapsed > Duration::from_millis(20) {
+            tracing::debug!(?elapsed, events = group.events, "slow group commit");
+        }
         match result {
             Ok(outcome) => {
                 self.shared.ready.store(true, Ordering::Relaxed);
@@ -194,13 +270,14 @@ impl Writer {
                     self.head = outcome.head;
                     self.head_sender.send_replace(outcome.head);
                 }
-                for ((_, reply), statuses) in group.appends.into_iter().zip(outcome.statuses) {
-                    let _ = reply.send(Ok(statuses));
+                for ((append, reply), statuses) in group.appends.into_iter().zip(outcome.statuses) {
+                    let _ = reply.send(Ok((statuses, append)));
                 }
                 for (_, _, reply) in group.acks {
                     let _ = reply.send(Ok(()));
                 }
                 self.checkpointer.after_commit(&self.conn);
+                true
             }
             Err(error) => {
                 self.shared.ready.store(false, Ordering::Relaxed);
@@ -212,6 +289,7 @@ impl Writer {
                 for (_, _, reply) in group.acks {
                     let _ = reply.send(Err(error));
                 }
+                false
             }
         }
     }
@@ -220,11 +298,7 @@ impl Writer {
     /// recovers when no appends arrive, e.g. behind a load balancer); returns when the next
     /// maintenance is due.
     fn maintain(&mut self) -> Duration {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| {
-                i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-            });
+        let now_ms = now_ms();
         if !self.shared.ready.load(Ordering::Relaxed) {
             match maintenance::probe(&self.conn, now_ms) {
                 Ok(()) => self.shared.ready.store(true, Ordering::Relaxed),
@@ -233,31 +307,40 @@ impl Writer {
                 }
             }
         }
-        let pass = maintenance::run(
+        let retention = maintenance::run(
             &mut self.conn,
             now_ms,
             self.config.retention_ms(),
-            self.config.dedup_window_ms(),
+            self.dedup.flushed_through(),
         );
-        match pass {
-            Ok(pass) => {
-                if pass.rows_deleted > 0 || pass.dedup_entries_deleted > 0 {
-                    tracing::debug!(
-                        rows = pass.rows_deleted,
-                        dedup_entries = pass.dedup_entries_deleted,
-                        "event log maintenance"
-                    );
+        let purge = self.dedup.sweep(now_ms, self.config.dedup_window);
+        let more = |pass: Result<(usize, bool), StoreError>, what: &'static str| match pass {
+            Ok((deleted, more)) => {
+                if deleted > 0 {
+                    tracing::debug!(deleted, what, "event log maintenance");
                 }
-                if pass.more {
-                    Duration::ZERO
-                } else {
-                    self.config.maintenance_interval
-                }
+                more
             }
             Err(error) => {
-                error.into_log_error("log maintenance");
-                self.config.maintenance_interval
+                error.into_log_error(what);
+                false
             }
+        };
+        let retention_more = more(retention, "log retention");
+        let purge_more = more(purge, "dedup purge");
+        if retention_more || purge_more {
+            Duration::ZERO
+        } else {
+            self.config.maintenance_interval
         }
     }
+}
+
+/// The wall clock in unix milliseconds.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
 }

@@ -173,3 +173,185 @@ fn a_window_longer_than_the_retention_is_a_configuration_error() {
         "nothing is created for an invalid configuration"
     );
 }
+
+/// Keys move from memory to the on-disk index after `flush_keys` of them.
+fn flushing_every(flush_keys: usize) -> LogConfig {
+    LogConfig {
+        dedup_flush_keys: flush_keys,
+        ..LogConfig::default()
+    }
+}
+
+fn ids(prefix: &str, count: usize) -> Vec<String> {
+    (0..count).map(|i| format!("{prefix}-{i}")).collect()
+}
+
+/// Appends every id in its own call; returns the statuses.
+async fn append_each(log: &SqliteLog, ids: &[String]) -> Vec<AppendStatus> {
+    let mut statuses = Vec::new();
+    for id in ids {
+        statuses.extend(log.append(vec![event(id)]).await.unwrap());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn ids_stay_duplicates_after_moving_to_the_on_disk_index() {
+    let dir = data_dir();
+    let log = open_with(&dir, flushing_every(3));
+    let first = ids("a", 20);
+    assert!(
+        seqs(&append_each(&log, &first).await)
+            .iter()
+            .all(Option::is_some)
+    );
+    assert!(
+        append_each(&log, &first)
+            .await
+            .iter()
+            .all(|s| *s == Duplicate),
+        "duplicates whether their key is in memory, being flushed or on disk"
+    );
+    log.close().await.unwrap();
+
+    let log = open_with(&dir, flushing_every(3));
+    let statuses = log
+        .append(
+            first
+                .iter()
+                .map(|id| event(id))
+                .chain([event("new")])
+                .collect(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(statuses.iter().filter(|s| **s == Duplicate).count(), 20);
+    assert_eq!(statuses.last().and_then(|s| s.seq()), Some(21));
+    log.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn ids_only_in_memory_are_recovered_from_the_log_after_a_crash() {
+    for flush_keys in [1_000_000, 7] {
+        let dir = data_dir();
+        let log = open_with(&dir, flushing_every(flush_keys));
+        let sent = ids("a", 50);
+        append_each(&log, &sent).await;
+        // Dropping the log without `close` stops the writer without writing what is in
+        // memory, as a crash would (what was committed stays).
+        drop(log);
+
+        let log = open_with(&dir, flushing_every(flush_keys));
+        assert_eq!(log.head(), 50);
+        assert!(
+            append_each(&log, &sent)
+                .await
+                .iter()
+                .all(|s| *s == Duplicate),
+            "flush_keys {flush_keys}: every acknowledged id is still known"
+        );
+        assert_eq!(
+            seqs(&log.append(vec![event("b")]).await.unwrap()),
+            [Some(51)]
+        );
+        log.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_version_1_log_is_migrated_with_its_keys() {
+    let dir = data_dir();
+    let sent = ids("a", 3);
+    let log = open(&dir);
+    append_each(&log, &sent).await;
+    log.close().await.unwrap();
+    // Make it what a version 1 log looked like: its keys in its own `dedup` table and no
+    // `log-dedup.sqlite`. The rows are deleted (as retention would), so that only the table
+    // can tell the ids.
+    let dedup_file = dir.path.with_file_name("log-dedup.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&dir.path).unwrap();
+        conn.execute("ATTACH ?1 AS d", [dedup_file.to_str().unwrap()])
+            .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE dedup (key BLOB PRIMARY KEY, received_at INTEGER NOT NULL) WITHOUT ROWID;
+             INSERT INTO dedup SELECT key, received_at FROM d.dedup;
+             DETACH d;
+             DELETE FROM batches;
+             INSERT INTO meta (key, value) VALUES ('pruned_through', 3);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", dedup_file.display()));
+    }
+
+    let log = open(&dir);
+    assert_eq!(log.head(), 3);
+    assert!(
+        append_each(&log, &sent)
+            .await
+            .iter()
+            .all(|s| *s == Duplicate)
+    );
+    log.close().await.unwrap();
+    let conn = rusqlite::Connection::open(&dir.path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'dedup'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!((version, tables), (2, 0));
+}
+
+#[tokio::test]
+async fn a_lost_dedup_file_is_rebuilt_from_the_log() {
+    let dir = data_dir();
+    let sent = ids("a", 30);
+    let log = open_with(&dir, flushing_every(4));
+    append_each(&log, &sent).await;
+    log.close().await.unwrap();
+    let dedup_file = dir.path.with_file_name("log-dedup.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", dedup_file.display()));
+    }
+    let log = open_with(&dir, flushing_every(4));
+    assert!(
+        append_each(&log, &sent)
+            .await
+            .iter()
+            .all(|s| *s == Duplicate)
+    );
+    log.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn ids_are_duplicates_while_their_keys_are_written_in_chunks() {
+    let dir = data_dir();
+    // Frozen sets of 5,000 keys are written a few thousand keys after each 100-event commit,
+    // so later commits look keys up in a partly written set.
+    let log = open_with(&dir, flushing_every(5_000));
+    let sent = ids("a", 12_000);
+    for chunk in sent.chunks(100) {
+        let statuses = log
+            .append(chunk.iter().map(|id| event(id)).collect())
+            .await
+            .unwrap();
+        assert!(statuses.iter().all(|s| s.seq().is_some()));
+    }
+    for chunk in sent.chunks(100) {
+        let statuses = log
+            .append(chunk.iter().map(|id| event(id)).collect())
+            .await
+            .unwrap();
+        assert!(statuses.iter().all(|s| *s == Duplicate));
+    }
+    assert!(log.stats().dedup_memory_keys() < 12_000);
+    log.close().await.unwrap();
+}

@@ -51,8 +51,11 @@ async fn cursors_are_durable_and_only_move_forward() {
 #[tokio::test]
 async fn retention_prunes_the_oldest_records_and_keeps_the_head() {
     let dir = data_dir();
+    // Retention keeps the rows whose dedup keys are only in memory; a short flush interval
+    // writes them to the on-disk index soon.
     let config = LogConfig {
         maintenance_interval: Duration::from_millis(10),
+        dedup_flush_interval: Duration::from_millis(10),
         ..LogConfig::default()
     };
     let log = open_with(&dir, config.clone());

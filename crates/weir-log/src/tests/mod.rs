@@ -2,6 +2,7 @@
 //! temporary directories.
 
 mod append;
+mod cursors;
 mod dedup;
 mod failure;
 mod lifecycle;
