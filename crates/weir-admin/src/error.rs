@@ -53,6 +53,10 @@ pub(crate) enum ApiError {
     /// credentials, missing rights, an unknown database.
     #[error("the warehouse refused the query: {0}")]
     WarehouseRejected(String),
+    /// Weir cannot do this right now (e.g. the event log is unavailable); retrying later may
+    /// succeed. The message says what is unavailable.
+    #[error("{0}")]
+    Unavailable(String),
     /// What the catalog refused, or its storage failure.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
@@ -80,6 +84,7 @@ impl ApiError {
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::WarehouseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::WarehouseRejected(_) => StatusCode::BAD_GATEWAY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Catalog(error) => {
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -100,6 +105,7 @@ impl ApiError {
             Self::TooLarge => "RequestEntityTooLarge",
             Self::WarehouseUnavailable(_) => "WarehouseUnavailable",
             Self::WarehouseRejected(_) => "WarehouseRejected",
+            Self::Unavailable(_) => "ServiceUnavailable",
             Self::Catalog(error) => error.code(),
             Self::Internal(_) => "InternalServerError",
         }
@@ -194,6 +200,16 @@ mod tests {
             502,
             "WarehouseRejected",
             "the warehouse refused the query: password authentication failed",
+        );
+    }
+
+    #[test]
+    fn unavailable_is_a_503_with_its_message() {
+        check(
+            ApiError::Unavailable("the event log is unavailable".into()),
+            503,
+            "ServiceUnavailable",
+            "the event log is unavailable",
         );
     }
 

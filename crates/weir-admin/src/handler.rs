@@ -177,6 +177,7 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<HttpResponse, ApiErr
         Endpoint::UpdatePipeline => pipelines::update(call).await,
         Endpoint::DeletePipeline => pipelines::delete(call).await,
         Endpoint::SetPipelineStatus => pipelines::set_status(call).await,
+        Endpoint::ReplayPipeline => pipelines::replay(call).await,
         Endpoint::ListApiKeys => api_keys::list(call).await,
         Endpoint::CreateApiKey => api_keys::create(call).await,
         Endpoint::GetApiKey => api_keys::get(call).await,

@@ -1,10 +1,16 @@
-//! Pipelines (§5.1, §12.2): `POST|GET /v1/pipelines`, `GET|PUT|DELETE /v1/pipelines/{id}` and
-//! `PUT /v1/pipelines/{id}/status`, in the caller's workspace.
+//! Pipelines (§5.1, §12.2): `POST|GET /v1/pipelines`, `GET|PUT|DELETE /v1/pipelines/{id}`,
+//! `PUT /v1/pipelines/{id}/status` and `POST /v1/pipelines/{id}/replay`, in the caller's
+//! workspace.
 //!
 //! `connection`, `target` and `replayFrom` are fixed at creation. `PUT` changes the members it
 //! sends (`name`, `enabled`, `filter`, `transformation`, `requiredConsents`; `null` clears the
 //! last three). The catalog checks that the JSON members are objects; their meaning is the
 //! pipeline engine's.
+//!
+//! A replay (`{"from":"earliest"|"<RFC 3339>"}`, read like `replayFrom`) moves the pipeline's
+//! cursor back so it reads the retained log again from there (`Engine::replay`: never forward
+//! past unprocessed events; a disabled pipeline keeps the reset cursor and starts from it when
+//! enabled). It answers the pipeline as `GET` does: `stats.lag` counts what it will read again.
 
 use serde_json::{Value, json};
 use weir_auth::ResourceId;
@@ -14,7 +20,7 @@ use weir_catalog::{
 use weir_http::HttpResponse;
 
 use crate::error::ApiError;
-use crate::fields::choice;
+use crate::fields::{Fields, choice};
 use crate::respond::{Call, created_id, empty, ok};
 
 const TARGETS: [(&str, PipelineTarget); 2] = [
@@ -57,12 +63,7 @@ pub(crate) async fn create(call: Call) -> Result<HttpResponse, ApiError> {
     let required_consents = body.any("requiredConsents");
     let replay_from = match body.string("replayFrom")? {
         None => ReplayFrom::Now,
-        Some(text) => ReplayFrom::from_text(&text).ok_or_else(|| {
-            body.error(
-                "replayFrom",
-                format!("must be \"now\", \"earliest\" or an RFC 3339 time, not \"{text}\""),
-            )
-        })?,
+        Some(text) => read_point(&body, "replayFrom", &text, true)?,
     };
     check_rules(&filter, &required_consents)?;
     let new = NewPipeline {
@@ -141,6 +142,30 @@ pub(crate) async fn set_status(call: Call) -> Result<HttpResponse, ApiError> {
     ok(&pipeline)
 }
 
+pub(crate) async fn replay(call: Call) -> Result<HttpResponse, ApiError> {
+    let workspace = call.workspace()?;
+    let id = call.id(0, "pipeline")?;
+    let mut body = call.fields(&["from"])?;
+    let text = body.required_string("from")?;
+    let from = read_point(&body, "from", &text, false)?;
+    let pipeline = call
+        .run(move |catalog| catalog.pipeline(&workspace, &id))
+        .await?;
+    let Some(engine) = &call.engine else {
+        return Err(ApiError::Unavailable(
+            "this server runs no pipelines".to_owned(),
+        ));
+    };
+    engine.replay(&pipeline, from).await.map_err(|error| {
+        if error.is_retryable() {
+            ApiError::Unavailable(error.to_string())
+        } else {
+            ApiError::Internal(format!("replaying a pipeline: {error}"))
+        }
+    })?;
+    ok(&with_stats(&call, &pipeline)?)
+}
+
 pub(crate) async fn delete(call: Call) -> Result<HttpResponse, ApiError> {
     let workspace = call.workspace()?;
     let id = call.id(0, "pipeline")?;
@@ -148,6 +173,28 @@ pub(crate) async fn delete(call: Call) -> Result<HttpResponse, ApiError> {
         .await?;
     reload(&call);
     empty()
+}
+
+/// Where a pipeline starts (`replayFrom`) or a replay goes back to (`from`): `earliest`, an
+/// RFC 3339 time, or `now` where `now_allowed`; else a 400 naming member `name`.
+fn read_point(
+    body: &Fields,
+    name: &str,
+    text: &str,
+    now_allowed: bool,
+) -> Result<ReplayFrom, ApiError> {
+    match ReplayFrom::from_text(text) {
+        Some(ReplayFrom::Now) if !now_allowed => None,
+        point => point,
+    }
+    .ok_or_else(|| {
+        let expected = if now_allowed {
+            "\"now\", \"earliest\" or an RFC 3339 time"
+        } else {
+            "\"earliest\" or an RFC 3339 time"
+        };
+        body.error(name, format!("must be {expected}, not \"{text}\""))
+    })
 }
 
 /// Filters and required consents are checked with the pipeline engine's own rules, so what is

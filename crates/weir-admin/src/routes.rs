@@ -27,6 +27,7 @@ pub(crate) enum Endpoint {
     UpdatePipeline,
     DeletePipeline,
     SetPipelineStatus,
+    ReplayPipeline,
     ListApiKeys,
     CreateApiKey,
     GetApiKey,
@@ -70,6 +71,7 @@ routes! {
     "PUT" "/v1/pipelines/{id}" => UpdatePipeline,
     "DELETE" "/v1/pipelines/{id}" => DeletePipeline,
     "PUT" "/v1/pipelines/{id}/status" => SetPipelineStatus,
+    "POST" "/v1/pipelines/{id}/replay" => ReplayPipeline,
     "GET" "/v1/keys" => ListApiKeys,
     "POST" "/v1/keys" => CreateApiKey,
     "GET" "/v1/keys/{id}" => GetApiKey,
@@ -205,6 +207,12 @@ mod tests {
             Endpoint::SetPipelineStatus,
             &["p1"],
         );
+        ok(
+            Method::POST,
+            "/v1/pipelines/p1/replay",
+            Endpoint::ReplayPipeline,
+            &["p1"],
+        );
     }
 
     #[test]
@@ -233,6 +241,7 @@ mod tests {
             not_allowed("GET, PUT, DELETE"),
         );
         miss(Method::GET, "/v1/pipelines/p/status", not_allowed("PUT"));
+        miss(Method::PUT, "/v1/pipelines/p/replay", not_allowed("POST"));
         miss(Method::HEAD, "/v1/keys", not_allowed("GET, POST"));
         miss(Method::GET, "/v1/events/listeners", not_allowed("POST"));
         miss(Method::DELETE, "/v1/events", not_allowed("GET"));

@@ -176,6 +176,72 @@ async fn pipeline_body_errors_name_the_member() {
     }
 }
 
+#[tokio::test]
+async fn replay_errors_are_those_of_the_pipeline_routes() {
+    let api = api();
+    let (_, connections) = api.call("GET", "/v1/connections", None).await;
+    let source = connections["connections"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, created) = api
+        .call(
+            "POST",
+            "/v1/pipelines",
+            Some(json!({"connection": source, "target": "Event", "name": "p"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let path = format!("/v1/pipelines/{}/replay", created["id"].as_str().unwrap());
+    let cases = [
+        (json!({}), "from is required"),
+        (json!({"from": null}), "from must be a string, not null"),
+        (json!({"from": 7}), "from must be a string, not a number"),
+        (
+            json!({"from": "now"}),
+            "from must be \"earliest\" or an RFC 3339 time, not \"now\"",
+        ),
+        (
+            json!({"from": "2025-13-01T00:00:00Z"}),
+            "from must be \"earliest\" or an RFC 3339 time, not \"2025-13-01T00:00:00Z\"",
+        ),
+        (
+            json!({"from": "earliest", "to": "now"}),
+            "unknown field \"to\"; the known fields are from",
+        ),
+    ];
+    for (body, message) in cases {
+        let (status, error) = api.call("POST", &path, Some(body.clone())).await;
+        assert_eq!(
+            (status, error["error"]["message"].as_str()),
+            (400, Some(message)),
+            "{body}"
+        );
+    }
+    // An unknown or malformed pipeline id is the 404 of `GET /v1/pipelines/{id}`.
+    for id in ["111111111111", "nope"] {
+        let got = api.call("GET", &format!("/v1/pipelines/{id}"), None).await;
+        let replayed = api
+            .call(
+                "POST",
+                &format!("/v1/pipelines/{id}/replay"),
+                Some(json!({"from": "earliest"})),
+            )
+            .await;
+        assert_eq!(got.0, 404);
+        assert_eq!(replayed, got);
+    }
+    // Without a pipeline engine there is no cursor to reset.
+    let (status, error) = api
+        .call("POST", &path, Some(json!({"from": "2025-01-01T00:00:00Z"})))
+        .await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        error["error"],
+        json!({"code": "ServiceUnavailable", "message": "this server runs no pipelines"})
+    );
+}
+
 /// Events with and without the properties the filters below read; `m6` has a timestamp with
 /// milliseconds.
 fn sample_events() -> Vec<Event> {

@@ -13,6 +13,10 @@
 //! The start is acknowledged at once, so a restart resumes there. Records are found by a
 //! binary search over seqs, assuming `received_at` grows with seq (it does up to the few
 //! milliseconds by which concurrent requests can commit out of order).
+//!
+//! A replay (`POST /v1/pipelines/{id}/replay`) finds its point by the same rules, and moves the
+//! cursor there only if that is before where the pipeline has got to: a replay re-reads, it
+//! never skips an event the pipeline has not processed yet.
 
 use weir_catalog::{Pipeline, ReplayFrom};
 use weir_log::{EventLog, LogError};
@@ -22,7 +26,33 @@ pub(crate) async fn initial_position(
     log: &dyn EventLog,
     pipeline: &Pipeline,
 ) -> Result<u64, LogError> {
-    match pipeline.replay_from {
+    position_before(log, pipeline.replay_from, pipeline).await
+}
+
+/// The seq after which a replay of `pipeline` from `from` reads: just before the first record
+/// `from` selects, or `reached` — the pipeline's durable cursor, or its start if it never
+/// acknowledged — when that is earlier.
+pub(crate) async fn replay_position(
+    log: &dyn EventLog,
+    pipeline: &Pipeline,
+    from: ReplayFrom,
+    reached: Option<u64>,
+) -> Result<u64, LogError> {
+    let target = position_before(log, from, pipeline).await?;
+    let reached = match reached {
+        Some(seq) => seq,
+        None => initial_position(log, pipeline).await?,
+    };
+    Ok(target.min(reached))
+}
+
+/// The seq just before the first record `from` selects (`now` meaning the pipeline's creation).
+async fn position_before(
+    log: &dyn EventLog,
+    from: ReplayFrom,
+    pipeline: &Pipeline,
+) -> Result<u64, LogError> {
+    match from {
         ReplayFrom::Earliest => {
             // The head is read first: anything appended after the read below comes after it.
             let head = log.head();

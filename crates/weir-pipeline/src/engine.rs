@@ -6,32 +6,74 @@
 //! Which target a pipeline gets is decided here (`route`): `Event` pipelines of source
 //! connections import events into the warehouse; "Import users into warehouse" (`User`) and
 //! destination pipelines are not built yet and are skipped with a log line and a pipeline error.
+//!
+//! A replay ([`Engine::replay`]) is also done by the reconciler, between two reconciliations, so
+//! no task of the pipeline runs while its cursor moves back: it stops the pipeline's task and
+//! waits until it is gone (an ack the task had already handed to the log is ordered before the
+//! reset, see [`EventLog::reset_cursor`]), resets the durable cursor, and the reconciliation
+//! that follows starts the task again, which resumes from the reset cursor. Events the task had
+//! buffered but not written are simply read again.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use prometheus_client::registry::Registry;
 use serde_json::Value;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use weir_catalog::{
-    Catalog, CatalogError, Pipeline, PipelineTarget, Role, WarehouseSettings, Workspace,
+    Catalog, CatalogError, Pipeline, PipelineTarget, ReplayFrom, Role, WarehouseSettings, Workspace,
 };
-use weir_log::EventLog;
+use weir_log::{EventLog, LogError};
 
 use crate::config::{EngineConfig, EngineError};
 use crate::consents::validate_required_consents;
+use crate::cursor;
 use crate::filter::validate_filter;
 use crate::metrics::{Metrics, PipelineCounters, PipelineStats};
 use crate::target::{TargetFactory, TargetKind};
-use crate::task::{PipelineTask, Rules};
+use crate::task::{PipelineTask, Rules, consumer_name};
+
+/// Replay requests that may wait for the reconciler; callers beyond this wait.
+const REPLAY_QUEUE: usize = 16;
 
 /// The pipeline engine. Start it once per process inside a tokio runtime.
 #[derive(Debug)]
 pub struct Engine {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
+    replays: mpsc::Sender<ReplayRequest>,
     reconciler: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Why [`Engine::replay`] failed; the pipeline's cursor is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// The event log could not be read or written.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// The engine was shut down.
+    #[error("the pipeline engine is stopped")]
+    Stopped,
+}
+
+impl ReplayError {
+    /// Whether trying again later may succeed (the log was unavailable or closed, the engine is
+    /// shutting down), as opposed to an internal failure.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Log(error) => matches!(error, LogError::Unavailable | LogError::Closed),
+            Self::Stopped => true,
+        }
+    }
+}
+
+/// A replay for the reconciler, with the channel for its answer.
+#[derive(Debug)]
+struct ReplayRequest {
+    pipeline: Pipeline,
+    from: ReplayFrom,
+    reply: oneshot::Sender<Result<u64, ReplayError>>,
 }
 
 struct Shared {
@@ -94,16 +136,18 @@ impl Engine {
             wake: Notify::new(),
         });
         let (stop, stopped) = watch::channel(false);
+        let (replays, replay_requests) = mpsc::channel(REPLAY_QUEUE);
         let reconciler = Reconciler {
             shared: shared.clone(),
             running: HashMap::new(),
             roles: HashMap::new(),
             notes: HashMap::new(),
         };
-        let handle = tokio::spawn(reconciler.run(stopped));
+        let handle = tokio::spawn(reconciler.run(stopped, replay_requests));
         Ok(Engine {
             shared,
             stop,
+            replays,
             reconciler: Mutex::new(Some(handle)),
         })
     }
@@ -112,6 +156,30 @@ impl Engine {
     /// after creating, changing, enabling, disabling or deleting a pipeline.
     pub fn reload(&self) {
         self.shared.wake.notify_one();
+    }
+
+    /// Makes `pipeline` read the event log again from `from`, by the rules of its creation's
+    /// `replayFrom` (`earliest`: the oldest record still in the log; a time: the first record
+    /// received at or after it; `now`: the first record received at or after the pipeline's
+    /// creation), and returns the seq after which it now reads.
+    ///
+    /// The durable cursor moves back only: if the pipeline has not yet got as far as `from`, it
+    /// stays where it is, so no unprocessed event is ever skipped. A running pipeline is stopped
+    /// for the reset and started again from the new cursor; a disabled one keeps the reset
+    /// cursor and starts from it when it is enabled. Re-delivered events are written again;
+    /// warehouse writes are idempotent, so no row is duplicated.
+    pub async fn replay(&self, pipeline: &Pipeline, from: ReplayFrom) -> Result<u64, ReplayError> {
+        let (reply, answer) = oneshot::channel();
+        let request = ReplayRequest {
+            pipeline: pipeline.clone(),
+            from,
+            reply,
+        };
+        self.replays
+            .send(request)
+            .await
+            .map_err(|_| ReplayError::Stopped)?;
+        answer.await.map_err(|_| ReplayError::Stopped)?
     }
 
     /// The counters of a pipeline the engine has seen (enabled or not), for
@@ -166,7 +234,11 @@ struct Reconciler {
 }
 
 impl Reconciler {
-    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+    async fn run(
+        mut self,
+        mut stop: watch::Receiver<bool>,
+        mut replays: mpsc::Receiver<ReplayRequest>,
+    ) {
         loop {
             if let Err(error) = self.reconcile().await {
                 tracing::warn!(%error, "cannot read the pipelines from the catalog; retrying");
@@ -175,17 +247,23 @@ impl Reconciler {
             for counters in self.shared.read_pipelines().values() {
                 counters.update_lag(head);
             }
-            tokio::select! {
-                () = self.shared.wake.notified() => {}
-                () = tokio::time::sleep(self.shared.config.reload_interval) => {}
+            let replay = tokio::select! {
+                () = self.shared.wake.notified() => None,
+                () = tokio::time::sleep(self.shared.config.reload_interval) => None,
+                Some(request) = replays.recv() => Some(request),
                 changed = stop.changed() => {
                     if changed.is_err() {
                         break;
                     }
+                    None
                 }
-            }
+            };
             if *stop.borrow() {
                 break;
+            }
+            // The next reconciliation starts the replayed pipeline again.
+            if let Some(request) = replay {
+                self.replay(request).await;
             }
         }
         for (id, running) in self.running.drain() {
@@ -349,6 +427,43 @@ impl Reconciler {
             counters.set_running(false);
             tracing::info!(pipeline = %id, "pipeline stopped");
         }
+    }
+
+    /// Stops the pipeline's task and waits until it is gone, then resets its durable cursor
+    /// (see the module documentation); the caller's next reconciliation restarts the task.
+    async fn replay(&mut self, request: ReplayRequest) {
+        let ReplayRequest {
+            pipeline,
+            from,
+            reply,
+        } = request;
+        let id = pipeline.id.as_str().to_owned();
+        let counters = self.shared.counters(&id);
+        if let Some(running) = self.running.remove(&id) {
+            running.handle.abort();
+            let _ = running.handle.await;
+            counters.set_running(false);
+        }
+        let log = self.shared.log.as_ref();
+        let consumer = consumer_name(&id);
+        let reset = async {
+            let reached = log.cursor(&consumer).await?;
+            let position = cursor::replay_position(log, &pipeline, from, reached).await?;
+            log.reset_cursor(&consumer, position).await?;
+            Ok::<u64, LogError>(position)
+        };
+        let result = match reset.await {
+            Ok(position) => {
+                counters.set_position(position, log.head());
+                tracing::info!(pipeline = %id, position, "pipeline replays the event log");
+                Ok(position)
+            }
+            Err(error) => {
+                tracing::warn!(pipeline = %id, %error, "cannot replay the pipeline");
+                Err(ReplayError::Log(error))
+            }
+        };
+        let _ = reply.send(result);
     }
 
     /// Stops and forgets pipelines that are no longer in the catalog.

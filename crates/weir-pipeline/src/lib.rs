@@ -8,14 +8,15 @@
 //!   [`validate_required_consents`] → [`RequiredConsents`]: the management API checks a
 //!   pipeline's JSON with them at creation; the engine evaluates them per event;
 //! * [`Engine`], configured by [`EngineConfig`]: [`Engine::start`], [`Engine::reload`],
-//!   [`Engine::stats`] → [`PipelineStats`], [`Engine::register_metrics`], [`Engine::shutdown`];
-//!   a pipeline's position is the log cursor of [`consumer_name`];
+//!   [`Engine::replay`] (or [`ReplayError`]), [`Engine::stats`] → [`PipelineStats`],
+//!   [`Engine::register_metrics`], [`Engine::shutdown`]; a pipeline's position is the log
+//!   cursor of [`consumer_name`];
 //! * the target seam: [`Target`] (commits a batch), [`TargetError`], [`TargetFactory`] opening
 //!   a target per [`TargetKind`]; [`WarehouseTargets`] is the factory of the "Import events into
 //!   warehouse" target, sharing one warehouse handle per location.
 //!
 //! Invariants: a log record is acknowledged only after every event before it was committed by
-//! the target or skipped for good; one pipeline's slow or failing target never delays another
+//! the target or skipped for good, and a replay only moves a cursor back; one pipeline's slow or failing target never delays another
 //! pipeline or ingestion (a task per pipeline, no lock held across an await).
 
 mod backoff;
@@ -35,7 +36,7 @@ mod warehouse;
 
 pub use config::{EngineConfig, EngineError, MAX_BATCH_EVENTS};
 pub use consents::{ConsentsError, MAX_PURPOSES, RequiredConsents, validate_required_consents};
-pub use engine::Engine;
+pub use engine::{Engine, ReplayError};
 pub use filter::{Filter, FilterError, MAX_CONDITIONS, validate_filter};
 pub use metrics::PipelineStats;
 pub use target::{BoxFuture, Target, TargetError, TargetFactory, TargetKind};

@@ -4,6 +4,7 @@
 mod delivery;
 mod failures;
 mod lifecycle;
+mod replay;
 mod warehouse;
 
 use std::collections::{HashMap, HashSet};

@@ -1,7 +1,8 @@
-//! `weir pipelines add|list|show|enable|disable|delete`: pipelines of the workspace's
+//! `weir pipelines add|list|show|enable|disable|replay|delete`: pipelines of the workspace's
 //! connections (`/v1/pipelines`). `--target event` is "Import events into warehouse",
 //! `--target user` "Import users into warehouse". New pipelines start disabled unless
-//! `--enabled` is given.
+//! `--enabled` is given. `replay` makes a pipeline read the retained event log again
+//! (`POST /v1/pipelines/{id}/replay`).
 
 use anyhow::{Context, Result};
 use clap::{Subcommand, ValueEnum};
@@ -44,7 +45,7 @@ pub(crate) enum Command {
         /// The pipeline's id.
         id: String,
     },
-    /// Enable a pipeline (it starts at the log's tail).
+    /// Enable a pipeline (it resumes where it stopped).
     Enable {
         /// The pipeline's id.
         id: String,
@@ -53,6 +54,16 @@ pub(crate) enum Command {
     Disable {
         /// The pipeline's id.
         id: String,
+    },
+    /// Make a pipeline read the retained event log again, from its oldest record or from a
+    /// time; rows already in the warehouse are not duplicated.
+    Replay {
+        /// The pipeline's id.
+        id: String,
+        /// Where to read again from: earliest, or an RFC 3339 time (the first event received
+        /// at or after it).
+        #[arg(long, value_name = "FROM")]
+        from: String,
     },
     /// Delete a pipeline.
     Delete {
@@ -122,6 +133,22 @@ pub(crate) fn run(client: &mut Client, json: bool, command: Command) -> Result<(
         }
         Command::Enable { id } => set_enabled(client, json, &id, true)?,
         Command::Disable { id } => set_enabled(client, json, &id, false)?,
+        Command::Replay { id, from } => {
+            let path = format!("/v1/pipelines/{id}/replay");
+            let pipeline = client.scoped("POST", &path, Some(&json!({ "from": from })))?;
+            if json {
+                print_json(&pipeline);
+            } else {
+                let lag = &pipeline["stats"]["lag"];
+                if lag.is_u64() {
+                    println!(
+                        "Pipeline {id} reads the event log again from {from} ({lag} log records to go)."
+                    );
+                } else {
+                    println!("Pipeline {id} reads the event log again from {from}.");
+                }
+            }
+        }
         Command::Delete { id } => {
             let deleted = client.scoped("DELETE", &format!("/v1/pipelines/{id}"), None)?;
             if json {
