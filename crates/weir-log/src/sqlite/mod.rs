@@ -63,8 +63,9 @@ impl SqliteLog {
         let settings = dedup::Settings {
             flush_keys: config.dedup_flush_keys,
             flush_interval: config.dedup_flush_interval,
+            window: config.dedup_window,
         };
-        let (dedup, dedup_checkpoint_thread) =
+        let (dedup, dedup_threads) =
             DedupIndex::open(&dedup::path_for(path), &conn, head, legacy, settings)
                 .map_err(|error| error.into_log_error("opening the dedup index"))?;
         if legacy {
@@ -110,7 +111,12 @@ impl SqliteLog {
             shared,
             readers: Arc::new(ReaderPool::new(path.to_path_buf())),
             closed: AtomicBool::new(false),
-            threads: Mutex::new(vec![thread, checkpoint_thread, dedup_checkpoint_thread]),
+            threads: Mutex::new(
+                [thread, checkpoint_thread]
+                    .into_iter()
+                    .chain(dedup_threads)
+                    .collect(),
+            ),
         })
     }
 

@@ -17,7 +17,6 @@ use rusqlite::Connection;
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::StoreError;
 use super::checkpoint::Checkpointer;
 use super::commit::{self, PreparedAppend};
 use super::cursors;
@@ -109,14 +108,8 @@ impl Group {
 impl Writer {
     pub(crate) fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut next_maintenance = Instant::now();
-        let mut flushing = false;
         loop {
-            // While a dedup flush is in progress, only look for queued commands.
-            let deadline = if flushing {
-                tokio::time::Instant::now()
-            } else {
-                tokio::time::Instant::from_std(next_maintenance)
-            };
+            let deadline = tokio::time::Instant::from_std(next_maintenance);
             let first = self
                 .runtime
                 .block_on(async { tokio::time::timeout_at(deadline, commands.recv()).await });
@@ -127,13 +120,12 @@ impl Writer {
             };
             if let Some(first) = first {
                 let (group, control) = self.gather(&mut commands, first);
-                let events = group.events;
                 if self.commit(group) {
-                    flushing = self.flush_dedup(|dedup, head| dedup.after_commit(head, events));
+                    self.dedup_step(|dedup, head| dedup.tick(head));
                 }
                 match control {
                     Some(Command::Close { reply }) => {
-                        self.flush_dedup(|dedup, head| dedup.flush_all(head).map(|()| false));
+                        self.dedup_step(DedupIndex::flush_all);
                         let _ = reply.send(());
                         break;
                     }
@@ -157,7 +149,7 @@ impl Writer {
                     _ => {}
                 }
             } else {
-                flushing = self.flush_dedup(DedupIndex::idle);
+                self.dedup_step(DedupIndex::tick);
             }
             if Instant::now() >= next_maintenance {
                 next_maintenance = Instant::now() + self.maintain();
@@ -204,34 +196,18 @@ impl Writer {
         (group, None)
     }
 
-    /// Runs a step of the dedup index's flush; a failure is logged and retried later (the keys
-    /// stay in memory and in the rows). Returns whether a flush is in progress.
-    fn flush_dedup(
-        &mut self,
-        step: impl FnOnce(&mut DedupIndex, u64) -> Result<bool, StoreError>,
-    ) -> bool {
+    /// Runs a step of the dedup index (handing snapshots to its flusher) and publishes how
+    /// many keys it holds in memory.
+    fn dedup_step(&mut self, step: impl FnOnce(&mut DedupIndex, u64)) {
         let started = Instant::now();
-        let keys_before = self.dedup.memory_keys();
-        let result = step(&mut self.dedup, self.head);
+        step(&mut self.dedup, self.head);
         let elapsed = started.elapsed();
         if elapsed > Duration::from_millis(20) {
-            tracing::debug!(
-                ?elapsed,
-                keys_before,
-                keys_after = self.dedup.memory_keys(),
-                "dedup flush step"
-            );
+            tracing::debug!(?elapsed, "slow dedup index step");
         }
         self.shared
             .stats
             .set_dedup_memory_keys(self.dedup.memory_keys());
-        match result {
-            Ok(flushing) => flushing,
-            Err(error) => {
-                error.into_log_error("writing dedup keys");
-                false
-            }
-        }
     }
 
     /// Commits a group and answers its waiters; returns whether the commit succeeded.
@@ -313,26 +289,20 @@ impl Writer {
             self.config.retention_ms(),
             self.dedup.flushed_through(),
         );
-        let purge = self.dedup.sweep(now_ms, self.config.dedup_window);
-        let more = |pass: Result<(usize, bool), StoreError>, what: &'static str| match pass {
+        match retention {
             Ok((deleted, more)) => {
                 if deleted > 0 {
-                    tracing::debug!(deleted, what, "event log maintenance");
+                    tracing::debug!(deleted, "event log retention");
                 }
-                more
+                if more {
+                    return Duration::ZERO;
+                }
             }
             Err(error) => {
-                error.into_log_error(what);
-                false
+                error.into_log_error("log retention");
             }
-        };
-        let retention_more = more(retention, "log retention");
-        let purge_more = more(purge, "dedup purge");
-        if retention_more || purge_more {
-            Duration::ZERO
-        } else {
-            self.config.maintenance_interval
         }
+        self.config.maintenance_interval
     }
 }
 

@@ -355,3 +355,35 @@ async fn ids_are_duplicates_while_their_keys_are_written_in_chunks() {
     assert!(log.stats().dedup_memory_keys() < 12_000);
     log.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_sweep_deletes_expired_keys_from_the_dedup_file() {
+    let dir = data_dir();
+    // Sweeps start a second apart with a window this short.
+    let config = LogConfig {
+        dedup_window: Duration::from_secs(20),
+        dedup_flush_interval: Duration::from_millis(10),
+        maintenance_interval: Duration::from_millis(10),
+        ..LogConfig::default()
+    };
+    let log = open_with(&dir, config);
+    let long_ago = now_ms() - 60_000;
+    let fresh = event("fresh");
+    log.append(vec![event_on(CONNECTION, "old", long_ago), fresh.clone()])
+        .await
+        .unwrap();
+    let dedup_file = dir.path.with_file_name("log-dedup.sqlite");
+    let keys_on_disk = || {
+        let conn = rusqlite::Connection::open_with_flags(
+            &dedup_file,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        conn.query_row("SELECT count(*) FROM dedup", [], |row| row.get::<_, i64>(0))
+            .unwrap()
+    };
+    // Both keys reach the file, then a sweep (at most a second later) deletes the expired one.
+    eventually(|| async { keys_on_disk() == 1 && log.stats().dedup_memory_keys() == 0 }).await;
+    assert_eq!(log.append(vec![fresh]).await.unwrap(), [Duplicate]);
+    log.close().await.unwrap();
+}

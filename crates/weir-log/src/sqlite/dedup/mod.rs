@@ -1,0 +1,405 @@
+//! The dedup index in two levels, so that an append does not dirty a random page of an on-disk
+//! b-tree per event (the cost that bounded ingest: 7.5 KB written per event, see
+//! docs/benchmarks.md).
+//!
+//! * **Memory**: the keys accepted since the last flush (`recent`), and the snapshot being
+//!   flushed (`frozen`). The log rows themselves are the durable record of these keys:
+//!   every key of an event with a seq after `flushed_through` is rebuilt from the rows when the
+//!   log opens. So a key is still recorded exactly when its event is — in the same transaction,
+//!   as part of the row — and survives a crash.
+//! * **Disk**: `log-dedup.sqlite` beside `log.sqlite`, a derived file (its own connections and
+//!   page cache, so the log's large rows do not evict it): the `dedup` table (key →
+//!   `received_at`) holds every key accepted at a seq up to `flushed_through` (in its `meta`).
+//!   `recent` is frozen once it holds `dedup_flush_keys` keys (or after `dedup_flush_interval`)
+//!   and handed to the flusher thread (`flusher`), which sorts it and writes it in key order, so
+//!   consecutive inserts share leaf pages, and advances `flushed_through` with the last chunk.
+//!
+//! The file needs no fsync of its own (`synchronous=NORMAL`): if a crash loses its last
+//! commits, `flushed_through` is older and more keys are rebuilt from the log. Retention keeps
+//! every row after the in-memory `flushed_through`; a row retention deleted held keys older
+//! than the retention, which is at least the dedup window, so losing them from the file loses
+//! nothing. If the file is lost altogether, it is rebuilt from the whole retained log.
+//!
+//! Lookups go newest first: `recent`, `frozen`, then the table — behind a Bloom filter
+//! (`filter`) of the table's keys, so that a new id (nearly every id) reads no page. The
+//! flusher inserts a snapshot's keys into it before reporting the snapshot written (until
+//! then the snapshot answers lookups), and its sweep rebuilds the filter from the table now
+//! and then, so purged keys leave it; until the first sweep after opening has ended there is
+//! no filter and every lookup reads the table. Memory is bounded by three flush thresholds of keys plus two filters: when `recent`
+//! reaches twice the threshold before the flusher has written `frozen`, the log writer waits
+//! for it (backpressure on appends).
+
+mod filter;
+mod flusher;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use self::filter::Filter;
+use self::flusher::{Done, Job};
+use super::StoreError;
+use super::codec::{self, DedupKey};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS dedup (
+    key         BLOB PRIMARY KEY,
+    received_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+const FLUSHED_THROUGH: &str = "flushed_through";
+
+/// Page cache of each of the file's two connections, in KiB.
+const CACHE_KIB: i64 = 16 * 1024;
+/// How long closing waits for the flusher to write what is in memory (the next open would
+/// rebuild it from the log otherwise).
+const CLOSE_WAIT: Duration = Duration::from_secs(60);
+
+/// The file of the on-disk level for the log at `log_path`.
+pub(crate) fn path_for(log_path: &Path) -> PathBuf {
+    log_path.with_file_name("log-dedup.sqlite")
+}
+
+/// How the index is configured.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    pub(crate) flush_keys: usize,
+    pub(crate) flush_interval: Duration,
+    pub(crate) window: Duration,
+}
+
+/// The dedup window as a group applies it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    pub(crate) length_ms: i64,
+    /// The wall clock when the group is written.
+    pub(crate) now_ms: i64,
+}
+
+/// Changes a group made to the memory level, undone if its transaction fails.
+#[derive(Debug, Default)]
+pub(crate) struct Undo(Vec<(DedupKey, Option<i64>)>);
+
+/// A snapshot of `recent` for the flusher (which sorts it: not the log writer's work).
+#[derive(Debug)]
+pub(crate) struct Frozen {
+    keys: HashMap<DedupKey, i64>,
+    /// The log head when it was taken: its keys are those of seqs up to here.
+    through_seq: u64,
+}
+
+/// The dedup index of one log; owned by the writer thread.
+#[derive(Debug)]
+pub(crate) struct DedupIndex {
+    /// Read-only: lookups in the table (the flusher owns the write connection).
+    conn: Connection,
+    jobs: Sender<Job>,
+    done: Receiver<Done>,
+    /// Keys accepted at seqs after the frozen snapshot's (or `flushed_through`): key →
+    /// `received_at` of the latest acceptance.
+    recent: HashMap<DedupKey, i64>,
+    frozen: Option<Arc<Frozen>>,
+    /// Whether `frozen` is with the flusher (false after it failed to write it).
+    frozen_sent: bool,
+    /// Every key accepted at a seq up to this one is in the table.
+    flushed_through: u64,
+    flush_keys: usize,
+    flush_interval: Duration,
+    last_freeze: Instant,
+    /// The flusher's filter of the keys in the table, once a sweep has ended since opening.
+    filter: Option<Arc<Filter>>,
+}
+
+impl DedupIndex {
+    /// Opens (creating if needed) the file at `path`, rebuilds the memory level from the rows
+    /// of `log` after the file's `flushed_through`, and starts the flusher. `legacy` is set for
+    /// a log of schema version 1, whose keys are all in its own `dedup` table: they are copied
+    /// into the file first. Returns the threads to join on close.
+    pub(crate) fn open(
+        path: &Path,
+        log: &Connection,
+        head: u64,
+        legacy: bool,
+        settings: Settings,
+    ) -> Result<(DedupIndex, Vec<JoinHandle<()>>), StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let writer = Connection::open_with_flags(path, flags)?;
+        writer.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        writer.pragma_update(None, "synchronous", "NORMAL")?;
+        writer.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        // Checkpoints run on a thread of their own, as for the log; this is only a backstop.
+        writer.pragma_update(None, "wal_autocheckpoint", 65_536)?;
+        writer.execute_batch(SCHEMA)?;
+        if legacy {
+            copy_legacy_keys(&writer, log, head)?;
+        }
+        let flushed_through: Option<i64> = writer
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [FLUSHED_THROUGH],
+                |row| row.get(0),
+            )
+            .optional()?;
+        // A file ahead of the log (a log restored from a backup, say) cannot be trusted to
+        // match it: rebuild what the log holds.
+        let flushed_through = u64::try_from(flushed_through.unwrap_or(0))
+            .ok()
+            .filter(|&seq| seq <= head)
+            .unwrap_or(0);
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        let flusher = flusher::spawn(writer, path, settings.window)?;
+        let mut index = DedupIndex {
+            conn: reader,
+            jobs: flusher.jobs,
+            done: flusher.done,
+            recent: HashMap::new(),
+            frozen: None,
+            frozen_sent: false,
+            flushed_through,
+            flush_keys: settings.flush_keys,
+            flush_interval: settings.flush_interval,
+            last_freeze: Instant::now(),
+            filter: None,
+        };
+        index.rebuild_recent(log)?;
+        Ok((index, flusher.threads))
+    }
+
+    /// Loads the keys of the rows after `flushed_through` into `recent`.
+    fn rebuild_recent(&mut self, log: &Connection) -> Result<(), StoreError> {
+        let after = i64::try_from(self.flushed_through).map_err(|_| StoreError::TooLarge)?;
+        // The row holding seq `after + 1` starts at or before it.
+        let mut rows = log.prepare(
+            "SELECT first_seq, body FROM batches WHERE first_seq >= coalesce(
+                 (SELECT max(first_seq) FROM batches WHERE first_seq <= ?1 + 1), 0)
+             ORDER BY first_seq",
+        )?;
+        let mut rows = rows.query([after])?;
+        while let Some(row) = rows.next()? {
+            let first_seq: i64 = row.get(0)?;
+            let first_seq = u64::try_from(first_seq)
+                .map_err(|_| StoreError::Unexpected("negative seq in log.sqlite"))?;
+            let body = row
+                .get_ref(1)?
+                .as_blob()
+                .map_err(|_| StoreError::Unexpected("a log row body is not a blob"))?;
+            codec::for_each_dedup_key(first_seq, body, self.flushed_through, |key, at| {
+                let latest = self.recent.entry(key).or_insert(at);
+                *latest = (*latest).max(at);
+            })?;
+        }
+        if !self.recent.is_empty() {
+            tracing::info!(
+                keys = self.recent.len(),
+                flushed_through = self.flushed_through,
+                "dedup index: rebuilt the keys not yet on disk from the log"
+            );
+        }
+        Ok(())
+    }
+
+    /// Records `key` as accepted at `received_at_ms` unless it was accepted within the window
+    /// before; returns whether it is new.
+    ///
+    /// An acceptance whose window has passed by the wall clock is forgotten, as if the sweep
+    /// had already deleted it, wherever it is held.
+    pub(crate) fn claim(
+        &mut self,
+        key: &DedupKey,
+        received_at_ms: i64,
+        window: Window,
+        undo: &mut Undo,
+    ) -> Result<bool, StoreError> {
+        let previous = match self.recent.get(key) {
+            Some(&at) => Some(at),
+            None => match self.frozen.as_ref().and_then(|frozen| frozen.keys.get(key)) {
+                Some(&at) => Some(at),
+                None if self.filter.as_ref().is_some_and(|f| !f.may_contain(key)) => None,
+                None => self
+                    .conn
+                    .prepare_cached("SELECT received_at FROM dedup WHERE key = ?1")?
+                    .query_row([&key[..]], |row| row.get::<_, i64>(0))
+                    .optional()?,
+            },
+        };
+        let blocks = |at: i64| {
+            received_at_ms.saturating_sub(at) < window.length_ms
+                && window.now_ms.saturating_sub(at) < window.length_ms
+        };
+        if previous.is_some_and(blocks) {
+            return Ok(false);
+        }
+        let replaced = self.recent.insert(*key, received_at_ms);
+        undo.0.push((*key, replaced));
+        Ok(true)
+    }
+
+    /// Reverts the claims of a group whose transaction failed.
+    pub(crate) fn undo(&mut self, undo: Undo) {
+        for (key, replaced) in undo.0.into_iter().rev() {
+            match replaced {
+                Some(at) => self.recent.insert(key, at),
+                None => self.recent.remove(&key),
+            };
+        }
+    }
+
+    /// The last seq whose key is on disk; retention must keep the rows after it.
+    pub(crate) fn flushed_through(&self) -> u64 {
+        self.flushed_through
+    }
+
+    /// Keys held in memory.
+    pub(crate) fn memory_keys(&self) -> usize {
+        self.recent.len() + self.frozen.as_ref().map_or(0, |frozen| frozen.keys.len())
+    }
+
+    /// After a commit that left the log at `head`, or between groups: takes the flusher's
+    /// news, hands it a snapshot when one is due, and waits for it while `recent` has reached
+    /// twice the threshold with the previous snapshot still unwritten.
+    pub(crate) fn tick(&mut self, head: u64) {
+        self.take_news();
+        if self.frozen.is_some() && self.recent.len() >= self.flush_keys.saturating_mul(2) {
+            let started = Instant::now();
+            while self.frozen.is_some() && self.wait_for_news(Duration::from_secs(1)) {}
+            tracing::debug!(elapsed = ?started.elapsed(), "dedup index: waited for the flusher");
+        }
+        let due = self.recent.len() >= self.flush_keys
+            || (!self.recent.is_empty() && self.last_freeze.elapsed() >= self.flush_interval);
+        if self.frozen.is_none() && due {
+            self.freeze(head);
+        }
+        self.send_frozen();
+    }
+
+    /// Hands everything in memory to the flusher and waits until it is written (on close, so
+    /// the next open rebuilds nothing).
+    pub(crate) fn flush_all(&mut self, head: u64) {
+        let deadline = Instant::now() + CLOSE_WAIT;
+        for _ in 0..2 {
+            self.take_news();
+            if self.frozen.is_none() {
+                self.freeze(head);
+            }
+            self.send_frozen();
+            while self.frozen.is_some() && Instant::now() < deadline {
+                self.wait_for_news(deadline.saturating_duration_since(Instant::now()));
+            }
+        }
+    }
+
+    fn send_frozen(&mut self) {
+        if let Some(frozen) = &self.frozen
+            && !self.frozen_sent
+        {
+            self.frozen_sent = self.jobs.send(Job::Write(frozen.clone())).is_ok();
+        }
+    }
+
+    fn take_news(&mut self) {
+        while let Ok(done) = self.done.try_recv() {
+            self.apply(done);
+        }
+    }
+
+    /// Waits up to `timeout` for one piece of news; false if none came (or the flusher is
+    /// gone).
+    fn wait_for_news(&mut self, timeout: Duration) -> bool {
+        match self.done.recv_timeout(timeout) {
+            Ok(done) => {
+                self.apply(done);
+                true
+            }
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => false,
+        }
+    }
+
+    fn apply(&mut self, done: Done) {
+        match done {
+            Done::Written { through_seq } => {
+                if self
+                    .frozen
+                    .as_ref()
+                    .is_some_and(|frozen| frozen.through_seq == through_seq)
+                {
+                    self.frozen = None;
+                    self.frozen_sent = false;
+                }
+                self.flushed_through = self.flushed_through.max(through_seq);
+            }
+            Done::Failed { through_seq } => {
+                if self
+                    .frozen
+                    .as_ref()
+                    .is_some_and(|frozen| frozen.through_seq == through_seq)
+                {
+                    self.frozen_sent = false;
+                }
+            }
+            Done::Filter(filter) => self.filter = Some(filter),
+        }
+    }
+
+    fn freeze(&mut self, head: u64) {
+        self.last_freeze = Instant::now();
+        if self.recent.is_empty() {
+            // Nothing to write, but every seq so far is covered.
+            self.flushed_through = self.flushed_through.max(head);
+            return;
+        }
+        // Sized up front: growing by rehashing would stall a commit now and then.
+        let keys = std::mem::replace(&mut self.recent, HashMap::with_capacity(self.flush_keys));
+        self.frozen = Some(Arc::new(Frozen {
+            keys,
+            through_seq: head,
+        }));
+        self.frozen_sent = false;
+    }
+}
+
+fn set_flushed_through(conn: &Connection, seq: u64) -> Result<(), StoreError> {
+    let seq = i64::try_from(seq).map_err(|_| StoreError::TooLarge)?;
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![FLUSHED_THROUGH, seq])?;
+    Ok(())
+}
+
+/// Copies the keys of a schema version 1 log (all in its `dedup` table) into the file, which
+/// then covers every seq up to `head`.
+fn copy_legacy_keys(conn: &Connection, log: &Connection, head: u64) -> Result<(), StoreError> {
+    let transaction = conn.unchecked_transaction()?;
+    {
+        let mut insert = transaction.prepare(
+            "INSERT INTO dedup (key, received_at) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET received_at = max(received_at, excluded.received_at)",
+        )?;
+        let mut keys = log.prepare("SELECT key, received_at FROM dedup ORDER BY key")?;
+        let mut keys = keys.query([])?;
+        while let Some(row) = keys.next()? {
+            let key: Vec<u8> = row.get(0)?;
+            let received_at: i64 = row.get(1)?;
+            insert.execute(params![key, received_at])?;
+        }
+    }
+    set_flushed_through(&transaction, head)?;
+    transaction.commit()?;
+    Ok(())
+}
