@@ -7,10 +7,15 @@
 //! reads and acks, retryable writes), so a failing target only grows this pipeline's lag. The
 //! task holds no lock across an await; the engine stops it by aborting it, which is safe
 //! because all progress lives in the log's cursor.
+//!
+//! While a batch is written, the next chunk of the log is read and decoded on another task
+//! (prefetch), so the target's write and the pipeline's own work overlap; the cursor still
+//! moves only after each write.
 
 use std::sync::Arc;
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use weir_catalog::{Pipeline, Workspace};
 use weir_log::{EventLog, LogError, LogRecord};
@@ -51,6 +56,12 @@ pub(crate) struct PipelineTask {
 
 /// The log was closed: the process is shutting down.
 struct Closed;
+
+/// A record read from the log, with its event decoded if it is of the pipeline's connection.
+type Decoded = (LogRecord, Option<Result<Event, String>>);
+
+/// A chunk of the log being read and decoded ahead.
+type Prefetch = JoinHandle<Result<Vec<Decoded>, LogError>>;
 
 /// Events buffered for the next write, and the seq up to which the log is processed.
 struct Progress {
@@ -165,17 +176,38 @@ impl PipelineTask {
         }
     }
 
-    async fn read(&self, after: u64) -> Result<Vec<LogRecord>, Closed> {
+    /// The records after `after`, decoded; from `prefetch` if it found some, else read here
+    /// (retrying). An empty prefetch is not trusted: it may predate a head change the caller
+    /// has already marked seen, and waiting on it would miss those records.
+    async fn read(&self, after: u64, prefetch: Option<Prefetch>) -> Result<Vec<Decoded>, Closed> {
+        if let Some(prefetch) = prefetch
+            && let Ok(Ok(records)) = prefetch.await
+            && !records.is_empty()
+        {
+            return Ok(records);
+        }
+        let connection = self.pipeline.connection_id.as_str();
         let mut backoff = self.backoff();
         loop {
             match self.log.read(after, self.config.read_max_events).await {
-                Ok(records) => return Ok(records),
+                Ok(records) => return Ok(decode_all(records, connection)),
                 Err(error) => {
                     self.log_failed(error, "reading the log", &mut backoff)
                         .await?
                 }
             }
         }
+    }
+
+    /// Starts reading and decoding the records after `after` on another task.
+    fn prefetch(&self, after: u64) -> Prefetch {
+        let log = self.log.clone();
+        let connection = self.pipeline.connection_id.as_str().to_owned();
+        let max_events = self.config.read_max_events;
+        tokio::spawn(async move {
+            let records = log.read(after, max_events).await?;
+            Ok(decode_all(records, &connection))
+        })
     }
 
     /// The main loop: read, filter, buffer, write, acknowledge; wait for the head otherwise.
@@ -187,9 +219,10 @@ impl PipelineTask {
             batch: Vec::new(),
             batch_started: None,
         };
+        let mut prefetch = None;
         loop {
             head.borrow_and_update();
-            let records = self.read(progress.position).await?;
+            let records = self.read(progress.position, prefetch.take()).await?;
             if records.is_empty() {
                 self.settle(consumer, &mut progress).await?;
                 let deadline = progress
@@ -205,9 +238,11 @@ impl PipelineTask {
             }
             self.check_gap(progress.position, &records);
             let rules = self.rules.borrow().clone();
-            for record in records {
+            // Full batches, each with the seq its write lets the cursor move to.
+            let mut full = Vec::new();
+            for (record, decoded) in records {
                 progress.position = record.seq;
-                let Some(event) = self.accept(&rules, &record) else {
+                let Some(event) = self.accept(&rules, &record, decoded) else {
                     continue;
                 };
                 if progress.batch.is_empty() {
@@ -215,12 +250,21 @@ impl PipelineTask {
                 }
                 progress.batch.push(event);
                 if progress.batch.len() >= self.config.batch_max_events {
-                    self.flush(consumer, target, &mut progress).await?;
+                    full.push((std::mem::take(&mut progress.batch), progress.position));
+                    progress.batch_started = None;
                 }
             }
             let due = progress
                 .batch_started
                 .is_some_and(|started| started.elapsed() >= self.config.batch_max_age);
+            if !full.is_empty() || due {
+                prefetch = Some(self.prefetch(progress.position));
+            }
+            for (events, position) in full {
+                self.deliver(target, &events).await;
+                self.acknowledge(consumer, position).await?;
+                progress.acknowledged = position;
+            }
             if due {
                 self.flush(consumer, target, &mut progress).await?;
             }
@@ -240,8 +284,8 @@ impl PipelineTask {
     }
 
     /// A seq gap after our position means retention deleted records we had not read.
-    fn check_gap(&self, position: u64, records: &[LogRecord]) {
-        let Some(first) = records.first() else {
+    fn check_gap(&self, position: u64, records: &[Decoded]) {
+        let Some((first, _)) = records.first() else {
             return;
         };
         let skipped = first.seq.saturating_sub(position.saturating_add(1));
@@ -252,13 +296,17 @@ impl PipelineTask {
         }
     }
 
-    /// The record's event if it belongs to this pipeline and passes its filter and consents.
-    fn accept(&self, rules: &Rules, record: &LogRecord) -> Option<Event> {
-        if record.connection_id != self.pipeline.connection_id.as_str() {
-            return None;
-        }
+    /// The record's event if it belongs to this pipeline (`decoded` is set) and passes its
+    /// filter and consents.
+    fn accept(
+        &self,
+        rules: &Rules,
+        record: &LogRecord,
+        decoded: Option<Result<Event, String>>,
+    ) -> Option<Event> {
+        let decoded = decoded?;
         self.counters.read.inc();
-        let event = match decode(record) {
+        let event = match decoded {
             Ok(event) => event,
             Err(error) => {
                 self.counters.undecodable.inc();
@@ -337,6 +385,18 @@ impl PipelineTask {
             }
         }
     }
+}
+
+/// Decodes the events of `connection`'s records; other records are kept undecoded, since the
+/// cursor moves past them too.
+fn decode_all(records: Vec<LogRecord>, connection: &str) -> Vec<Decoded> {
+    records
+        .into_iter()
+        .map(|record| {
+            let decoded = (record.connection_id == connection).then(|| decode(&record));
+            (record, decoded)
+        })
+        .collect()
 }
 
 fn decode(record: &LogRecord) -> Result<Event, String> {
