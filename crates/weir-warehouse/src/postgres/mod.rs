@@ -1,6 +1,7 @@
-//! The PostgreSQL warehouse (tokio-postgres, no TLS yet). Writes COPY a batch into a
-//! per-connection temporary staging table and upsert it into `events` with `ON CONFLICT DO
-//! NOTHING`, in one transaction. Writes and queries use separate connections, each opened on
+//! The PostgreSQL warehouse (tokio-postgres, no TLS yet). Writes COPY a batch straight into
+//! `events`; if a row's key is already stored, they COPY it into a per-connection temporary
+//! staging table instead and upsert it with `ON CONFLICT DO NOTHING` — either way in one
+//! transaction (`session.rs`). Writes and queries use separate connections, each opened on
 //! first use and reopened on the call after it was lost: a lost connection fails the call with
 //! `Unavailable` at once, and the caller's retry reconnects.
 

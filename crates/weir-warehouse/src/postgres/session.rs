@@ -1,11 +1,12 @@
 //! One PostgreSQL connection and what it prepared: the migration, the per-connection staging
-//! table, the COPY and upsert statements, the probe and queries.
+//! table, the COPY and upsert statements of the write path, the probe and queries.
 
 use bytes::Bytes;
 use futures_util::SinkExt as _;
 use tokio::task::JoinHandle;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use super::target::Target;
 use crate::WarehouseError;
@@ -23,12 +24,34 @@ const MIGRATION_LOCK: i32 = 0x7765_6972;
 const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS weir_events_staging (LIKE events) \
                        ON COMMIT DELETE ROWS";
 
+/// The statements of [`Session::write`].
+struct WriteStatements {
+    /// COPY straight into `events`.
+    direct: Statement,
+    /// COPY into the staging table.
+    staging: Statement,
+    /// Insert the staged rows whose key is not stored yet.
+    upsert: Statement,
+}
+
+/// COPYs `rows` with the prepared `COPY … FROM STDIN` statement; returns the rows copied.
+async fn copy_in(
+    transaction: &Transaction<'_>,
+    statement: &Statement,
+    rows: Bytes,
+) -> Result<u64, tokio_postgres::Error> {
+    let sink = transaction.copy_in::<_, Bytes>(statement).await?;
+    futures_util::pin_mut!(sink);
+    sink.send(rows).await?;
+    sink.as_mut().finish().await
+}
+
 /// An open connection. Dropping it closes the connection.
 pub(crate) struct Session {
     client: Client,
     task: JoinHandle<()>,
-    /// COPY into the staging table and upsert from it, once prepared on this connection.
-    write_statements: Option<(Statement, Statement)>,
+    /// The write path's statements, once prepared on this connection.
+    write_statements: Option<WriteStatements>,
     /// Set while an operation runs; still set afterwards if its future was dropped midway,
     /// which leaves the connection in an unknown protocol state.
     busy: bool,
@@ -150,30 +173,49 @@ impl Session {
         transaction.commit().await.map_err(failed)
     }
 
-    /// COPYs `rows` into the staging table and upserts them into `events`, in one
-    /// transaction; returns the number of rows inserted.
+    /// Writes `rows` (COPY text format) into `events` in one transaction; returns the number of
+    /// rows inserted.
+    ///
+    /// A batch usually holds no stored key, so it is first COPYed straight into `events`, under a
+    /// savepoint. A unique violation (a replay or re-delivery) undoes that attempt, and the rows
+    /// are COPYed into the staging table and upserted from it with `ON CONFLICT DO NOTHING`,
+    /// which skips the stored keys. The direct COPY spares the server a second write and read
+    /// of every row and the speculative insertion of `ON CONFLICT`; a replayed batch fails
+    /// it at its first row, so the attempt costs little when it does not succeed.
     pub(crate) async fn write(&mut self, rows: Bytes) -> Result<u64, tokio_postgres::Error> {
         if self.write_statements.is_none() {
             self.client.batch_execute(STAGING).await?;
             let names = quoted_names(written_columns().iter().map(|column| column.name));
-            let copy = format!("COPY weir_events_staging ({names}) FROM STDIN");
+            let direct = format!("COPY events ({names}) FROM STDIN");
+            let staging = format!("COPY weir_events_staging ({names}) FROM STDIN");
             let upsert = format!(
                 "INSERT INTO events ({names}) SELECT {names} FROM weir_events_staging \
                  ON CONFLICT (\"connection_id\", \"message_id\") DO NOTHING"
             );
-            let copy = self.client.prepare(&copy).await?;
-            let upsert = self.client.prepare(&upsert).await?;
-            self.write_statements = Some((copy, upsert));
+            self.write_statements = Some(WriteStatements {
+                direct: self.client.prepare(&direct).await?,
+                staging: self.client.prepare(&staging).await?,
+                upsert: self.client.prepare(&upsert).await?,
+            });
         }
-        let Some((copy, upsert)) = &self.write_statements else {
+        let Some(statements) = &self.write_statements else {
             return Ok(0);
         };
-        let transaction = self.client.transaction().await?;
-        let sink = transaction.copy_in::<_, Bytes>(copy).await?;
-        futures_util::pin_mut!(sink);
-        sink.send(rows).await?;
-        sink.as_mut().finish().await?;
-        let inserted = transaction.execute(upsert, &[]).await?;
+        let mut transaction = self.client.transaction().await?;
+        let attempt = transaction.savepoint("weir_direct_copy").await?;
+        match copy_in(&attempt, &statements.direct, rows.clone()).await {
+            Ok(inserted) => {
+                attempt.commit().await?;
+                transaction.commit().await?;
+                return Ok(inserted);
+            }
+            Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                attempt.rollback().await?;
+            }
+            Err(error) => return Err(error),
+        }
+        copy_in(&transaction, &statements.staging, rows).await?;
+        let inserted = transaction.execute(&statements.upsert, &[]).await?;
         transaction.commit().await?;
         Ok(inserted)
     }

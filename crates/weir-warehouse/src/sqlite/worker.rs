@@ -42,13 +42,26 @@ impl Worker {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, WarehouseError> + Send + 'static,
     {
+        self.submit(job)?.await
+    }
+
+    /// Sends `job` to the worker's thread at once (so that it can start while the caller goes
+    /// on preparing its input) and returns a future of its result.
+    pub(crate) fn submit<T, F>(
+        &self,
+        job: F,
+    ) -> Result<impl Future<Output = Result<T, WarehouseError>> + use<T, F>, WarehouseError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, WarehouseError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Box::new(move |connection| {
                 let _ = reply.send(job(connection));
             }))
             .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        Ok(async move { answer.await.map_err(|_| stopped())? })
     }
 }
 

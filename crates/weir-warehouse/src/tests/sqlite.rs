@@ -136,6 +136,35 @@ async fn stored_representations() {
 }
 
 #[tokio::test]
+async fn a_statement_failing_late_in_a_batch_commits_nothing() {
+    // The insert statements run `OR FAIL`, which keeps the earlier rows of the failing
+    // statement; the write must still roll all of them back.
+    let fixture = SqliteFixture::new();
+    connect(&fixture)
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.message_id = 'm-1130' \
+             BEGIN SELECT RAISE(FAIL, 'refused'); END",
+        )
+        .unwrap();
+    let events: Vec<_> = (0..1200)
+        .map(|index| track(&format!("m-{index}"), "{}", "2024-10-31T14:00:00.000Z"))
+        .collect();
+    let error = fixture.warehouse.write_events(&events).await.unwrap_err();
+    assert!(
+        matches!(&error, WarehouseError::Rejected { message } if message.contains("refused")),
+        "{error:?}"
+    );
+    let count: i64 = connect(&fixture)
+        .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(count, 0);
+    connect(&fixture)
+        .execute_batch("DROP TRIGGER refuse")
+        .unwrap();
+    assert_eq!(fixture.warehouse.write_events(&events).await.unwrap(), 1200);
+}
+
+#[tokio::test]
 async fn reopening_keeps_rows_and_a_newer_schema_is_refused() {
     let fixture = SqliteFixture::new();
     let path = fixture.dir.path().join("warehouse.sqlite");

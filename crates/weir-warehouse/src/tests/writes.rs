@@ -18,6 +18,7 @@ on_both_backends!(
     an_empty_batch_writes_nothing,
     a_large_batch_is_written_in_one_call,
     an_unstorable_event_rejects_the_whole_batch,
+    an_unstorable_event_late_in_a_large_batch_rejects_all_of_it,
     check_passes_and_leaves_nothing_behind,
     a_cancelled_write_leaves_the_warehouse_usable,
 );
@@ -124,6 +125,23 @@ async fn an_unstorable_event_rejects_the_whole_batch(warehouse: &dyn Warehouse) 
         "{error:?}"
     );
     assert!(all_rows(warehouse).await.is_empty());
+}
+
+async fn an_unstorable_event_late_in_a_large_batch_rejects_all_of_it(warehouse: &dyn Warehouse) {
+    // Far beyond the first multi-row statements (SQLite) and the first part of the batch.
+    let mut events = batch(1200);
+    events[1100].context.os = Some(NameVersion {
+        name: Some("BeOS".into()),
+        ..NameVersion::default()
+    });
+    let error = warehouse.write_events(&events).await.unwrap_err();
+    assert!(
+        matches!(error, WarehouseError::Rejected { .. }),
+        "{error:?}"
+    );
+    assert!(all_rows(warehouse).await.is_empty());
+    // The writer is usable afterwards.
+    assert_eq!(warehouse.write_events(&batch(1200)).await.unwrap(), 1200);
 }
 
 async fn check_passes_and_leaves_nothing_behind(warehouse: &dyn Warehouse) {
