@@ -390,3 +390,34 @@ async fn the_sweep_deletes_expired_keys_from_the_dedup_file() {
     assert_eq!(log.append(vec![fresh]).await.unwrap(), [Duplicate]);
     log.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_damaged_dedup_file_is_replaced_and_rebuilt_from_the_log() {
+    let dir = data_dir();
+    let sent = ids("a", 10);
+    let log = open(&dir);
+    append_each(&log, &sent).await;
+    log.close().await.unwrap();
+    let dedup_file = dir.path.with_file_name("log-dedup.sqlite");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", dedup_file.display()));
+    }
+    std::fs::write(
+        &dedup_file,
+        b"this is not a SQLite database, just damaged bytes....",
+    )
+    .unwrap();
+
+    let log = open(&dir);
+    assert!(
+        append_each(&log, &sent)
+            .await
+            .iter()
+            .all(|s| *s == Duplicate)
+    );
+    assert_eq!(
+        seqs(&log.append(vec![event("b")]).await.unwrap()),
+        [Some(11)]
+    );
+    log.close().await.unwrap();
+}

@@ -14,12 +14,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::filter::Filter;
-use super::{DedupKey, Frozen, set_flushed_through};
+use super::{DedupKey, Frozen, write_sorted};
 use crate::sqlite::StoreError;
 use crate::sqlite::checkpoint::Checkpointer;
 
-/// Keys written per transaction of a snapshot.
-const WRITE_CHUNK_KEYS: usize = 16_384;
 /// Entries the sweep inspects per transaction; jobs are checked between chunks.
 const SWEEP_CHUNK_KEYS: i64 = 4_096;
 /// How often a failed snapshot write is tried again before the log writer is told.
@@ -157,37 +155,11 @@ impl Flusher {
         });
     }
 
-    /// Writes the snapshot in chunks; the last transaction also sets `flushed_through`, so a
-    /// snapshot interrupted halfway is simply written again (upserts).
     fn write_all(&mut self, keys: &[(DedupKey, i64)], through_seq: u64) -> Result<(), StoreError> {
-        let chunks = keys.chunks(WRITE_CHUNK_KEYS);
-        let count = chunks.len();
-        for (index, keys) in chunks.enumerate() {
-            let last = index + 1 == count;
-            let transaction = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            {
-                // A key already on disk keeps the later of the two acceptance times.
-                let mut insert = transaction.prepare_cached(
-                    "INSERT INTO dedup (key, received_at) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE
-                     SET received_at = max(received_at, excluded.received_at)",
-                )?;
-                for (key, received_at) in keys {
-                    insert.execute(params![&key[..], received_at])?;
-                }
-            }
-            if last {
-                set_flushed_through(&transaction, through_seq)?;
-            }
-            transaction.commit()?;
-            self.checkpointer.after_commit(&self.conn);
-        }
-        if count == 0 {
-            set_flushed_through(&self.conn, through_seq)?;
-        }
-        Ok(())
+        let checkpointer = &self.checkpointer;
+        write_sorted(&mut self.conn, keys, through_seq, |conn| {
+            checkpointer.after_commit(conn);
+        })
     }
 
     /// Runs the next chunk of the sweep, starting one if none runs. A sweep starts a 24th of

@@ -18,7 +18,9 @@
 //! commits, `flushed_through` is older and more keys are rebuilt from the log. Retention keeps
 //! every row after the in-memory `flushed_through`; a row retention deleted held keys older
 //! than the retention, which is at least the dedup window, so losing them from the file loses
-//! nothing. If the file is lost altogether, it is rebuilt from the whole retained log.
+//! nothing. If the file is lost, or SQLite finds it damaged when the log opens, it is started
+//! afresh and rebuilt from the retained log — only the keys still inside the window, written to
+//! the file whenever they reach the flush threshold, so a rebuild too keeps memory bounded.
 //!
 //! Lookups go newest first: `recent`, `frozen`, then the table — behind a Bloom filter
 //! (`filter`) of the table's keys, so that a new id (nearly every id) reads no page. The
@@ -39,7 +41,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use self::filter::Filter;
 use self::flusher::{Done, Job};
@@ -60,6 +62,8 @@ const FLUSHED_THROUGH: &str = "flushed_through";
 
 /// Page cache of each of the file's two connections, in KiB.
 const CACHE_KIB: i64 = 16 * 1024;
+/// Keys written per transaction when writing a snapshot.
+const WRITE_CHUNK_KEYS: usize = 16_384;
 /// How long closing waits for the flusher to write what is in memory (the next open would
 /// rebuild it from the log otherwise).
 const CLOSE_WAIT: Duration = Duration::from_secs(60);
@@ -131,43 +135,36 @@ impl DedupIndex {
         legacy: bool,
         settings: Settings,
     ) -> Result<(DedupIndex, Vec<JoinHandle<()>>), StoreError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let writer = Connection::open_with_flags(path, flags)?;
-        writer.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
-        writer.pragma_update(None, "synchronous", "NORMAL")?;
-        writer.pragma_update(None, "cache_size", -CACHE_KIB)?;
-        // Checkpoints run on a thread of their own, as for the log; this is only a backstop.
-        writer.pragma_update(None, "wal_autocheckpoint", 65_536)?;
-        writer.execute_batch(SCHEMA)?;
-        if legacy {
-            copy_legacy_keys(&writer, log, head)?;
-        }
-        let flushed_through: Option<i64> = writer
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [FLUSHED_THROUGH],
-                |row| row.get(0),
-            )
-            .optional()?;
-        // A file ahead of the log (a log restored from a backup, say) cannot be trusted to
-        // match it: rebuild what the log holds.
-        let flushed_through = u64::try_from(flushed_through.unwrap_or(0))
-            .ok()
-            .filter(|&seq| seq <= head)
-            .unwrap_or(0);
+        let (mut writer, flushed_through) = match open_file(path, log, head, legacy) {
+            Err(StoreError::Sqlite(error)) if is_damaged(&error) => {
+                // The file is derived: start it afresh and rebuild it from the log.
+                tracing::warn!(%error, path = %path.display(), "the dedup index file is damaged; rebuilding it from the log");
+                for suffix in ["", "-wal", "-shm"] {
+                    let file = format!("{}{suffix}", path.display());
+                    if let Err(error) = std::fs::remove_file(&file)
+                        && error.kind() != std::io::ErrorKind::NotFound
+                    {
+                        tracing::warn!(%error, file, "cannot remove a damaged dedup index file");
+                    }
+                }
+                open_file(path, log, head, legacy)?
+            }
+            opened => opened?,
+        };
+        let mut index_keys = HashMap::new();
+        let flushed_through =
+            rebuild_recent(&mut writer, log, flushed_through, settings, &mut index_keys)?;
         let reader = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         reader.pragma_update(None, "cache_size", -CACHE_KIB)?;
         let flusher = flusher::spawn(writer, path, settings.window)?;
-        let mut index = DedupIndex {
+        let index = DedupIndex {
             conn: reader,
             jobs: flusher.jobs,
             done: flusher.done,
-            recent: HashMap::new(),
+            recent: index_keys,
             frozen: None,
             frozen_sent: false,
             flushed_through,
@@ -176,41 +173,7 @@ impl DedupIndex {
             last_freeze: Instant::now(),
             filter: None,
         };
-        index.rebuild_recent(log)?;
         Ok((index, flusher.threads))
-    }
-
-    /// Loads the keys of the rows after `flushed_through` into `recent`.
-    fn rebuild_recent(&mut self, log: &Connection) -> Result<(), StoreError> {
-        let after = i64::try_from(self.flushed_through).map_err(|_| StoreError::TooLarge)?;
-        // The row holding seq `after + 1` starts at or before it.
-        let mut rows = log.prepare(
-            "SELECT first_seq, body FROM batches WHERE first_seq >= coalesce(
-                 (SELECT max(first_seq) FROM batches WHERE first_seq <= ?1 + 1), 0)
-             ORDER BY first_seq",
-        )?;
-        let mut rows = rows.query([after])?;
-        while let Some(row) = rows.next()? {
-            let first_seq: i64 = row.get(0)?;
-            let first_seq = u64::try_from(first_seq)
-                .map_err(|_| StoreError::Unexpected("negative seq in log.sqlite"))?;
-            let body = row
-                .get_ref(1)?
-                .as_blob()
-                .map_err(|_| StoreError::Unexpected("a log row body is not a blob"))?;
-            codec::for_each_dedup_key(first_seq, body, self.flushed_through, |key, at| {
-                let latest = self.recent.entry(key).or_insert(at);
-                *latest = (*latest).max(at);
-            })?;
-        }
-        if !self.recent.is_empty() {
-            tracing::info!(
-                keys = self.recent.len(),
-                flushed_through = self.flushed_through,
-                "dedup index: rebuilt the keys not yet on disk from the log"
-            );
-        }
-        Ok(())
     }
 
     /// Records `key` as accepted at `received_at_ms` unless it was accepted within the window
@@ -370,6 +333,145 @@ impl DedupIndex {
         }));
         self.frozen_sent = false;
     }
+}
+
+/// Opens (creating if needed) the file's write connection and reads its `flushed_through`
+/// (0 if the file is ahead of the log: a log restored from a backup, say).
+fn open_file(
+    path: &Path,
+    log: &Connection,
+    head: u64,
+    legacy: bool,
+) -> Result<(Connection, u64), StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let writer = Connection::open_with_flags(path, flags)?;
+    writer.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+    writer.pragma_update(None, "synchronous", "NORMAL")?;
+    writer.pragma_update(None, "cache_size", -CACHE_KIB)?;
+    // Checkpoints run on a thread of their own, as for the log; this is only a backstop.
+    writer.pragma_update(None, "wal_autocheckpoint", 65_536)?;
+    writer.execute_batch(SCHEMA)?;
+    if legacy {
+        copy_legacy_keys(&writer, log, head)?;
+    }
+    let flushed_through: Option<i64> = writer
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [FLUSHED_THROUGH],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let flushed_through = u64::try_from(flushed_through.unwrap_or(0))
+        .ok()
+        .filter(|&seq| seq <= head)
+        .unwrap_or(0);
+    Ok((writer, flushed_through))
+}
+
+/// Whether SQLite says the file is not a database or is corrupt.
+fn is_damaged(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+/// Loads into `keys` the unexpired keys of the log rows after `flushed_through`; whenever
+/// they reach the flush threshold they are written to the file at once (so memory stays
+/// bounded however much there is to rebuild). Returns the new `flushed_through`.
+fn rebuild_recent(
+    writer: &mut Connection,
+    log: &Connection,
+    mut flushed_through: u64,
+    settings: Settings,
+    keys: &mut HashMap<DedupKey, i64>,
+) -> Result<u64, StoreError> {
+    let after = i64::try_from(flushed_through).map_err(|_| StoreError::TooLarge)?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        });
+    let cutoff =
+        now_ms.saturating_sub(i64::try_from(settings.window.as_millis()).unwrap_or(i64::MAX));
+    // The row holding seq `after + 1` starts at or before it.
+    let mut rows = log.prepare(
+        "SELECT first_seq, count, body FROM batches WHERE first_seq >= coalesce(
+             (SELECT max(first_seq) FROM batches WHERE first_seq <= ?1 + 1), 0)
+         ORDER BY first_seq",
+    )?;
+    let mut rows = rows.query([after])?;
+    let mut rebuilt = 0usize;
+    while let Some(row) = rows.next()? {
+        let (first_seq, count): (i64, i64) = (row.get(0)?, row.get(1)?);
+        let unexpected = || StoreError::Unexpected("negative seq in log.sqlite");
+        let first_seq = u64::try_from(first_seq).map_err(|_| unexpected())?;
+        let last_seq = first_seq + u64::try_from(count).map_err(|_| unexpected())? - 1;
+        let body = row
+            .get_ref(2)?
+            .as_blob()
+            .map_err(|_| StoreError::Unexpected("a log row body is not a blob"))?;
+        codec::for_each_dedup_key(first_seq, body, flushed_through, |key, at| {
+            if at > cutoff {
+                let latest = keys.entry(key).or_insert(at);
+                *latest = (*latest).max(at);
+            }
+        })?;
+        if keys.len() >= settings.flush_keys {
+            rebuilt += keys.len();
+            let mut sorted: Vec<(DedupKey, i64)> = keys.drain().collect();
+            sorted.sort_unstable_by_key(|(key, _)| *key);
+            write_sorted(writer, &sorted, last_seq, |_| {})?;
+            flushed_through = last_seq;
+        }
+    }
+    rebuilt += keys.len();
+    if rebuilt > 0 {
+        tracing::info!(
+            keys = rebuilt,
+            flushed_through,
+            "dedup index: rebuilt the keys not yet on disk from the log"
+        );
+    }
+    Ok(flushed_through)
+}
+
+/// Writes `keys` (sorted) in transactions of [`WRITE_CHUNK_KEYS`]; the last one also sets
+/// `flushed_through` to `through_seq`, so a write interrupted halfway is simply done again
+/// (upserts). `after_chunk` runs after each commit.
+fn write_sorted(
+    conn: &mut Connection,
+    keys: &[(DedupKey, i64)],
+    through_seq: u64,
+    mut after_chunk: impl FnMut(&Connection),
+) -> Result<(), StoreError> {
+    let chunks = keys.chunks(WRITE_CHUNK_KEYS);
+    let count = chunks.len();
+    for (index, keys) in chunks.enumerate() {
+        let transaction = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            // A key already on disk keeps the later of the two acceptance times.
+            let mut insert = transaction.prepare_cached(
+                "INSERT INTO dedup (key, received_at) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE
+                 SET received_at = max(received_at, excluded.received_at)",
+            )?;
+            for (key, received_at) in keys {
+                insert.execute(params![&key[..], received_at])?;
+            }
+        }
+        if index + 1 == count {
+            set_flushed_through(&transaction, through_seq)?;
+        }
+        transaction.commit()?;
+        after_chunk(conn);
+    }
+    if count == 0 {
+        set_flushed_through(conn, through_seq)?;
+    }
+    Ok(())
 }
 
 fn set_flushed_through(conn: &Connection, seq: u64) -> Result<(), StoreError> {
