@@ -1,9 +1,15 @@
 //! The PostgreSQL warehouse (tokio-postgres, no TLS yet). Writes COPY a batch straight into
 //! `events`; if a row's key is already stored, they COPY it into a per-connection temporary
 //! staging table instead and upsert it with `ON CONFLICT DO NOTHING` — either way in one
-//! transaction (`session.rs`). Writes and queries use separate connections, each opened on
-//! first use and reopened on the call after it was lost: a lost connection fails the call with
-//! `Unavailable` at once, and the caller's retry reconnects.
+//! transaction (`session.rs`). A large batch is split in two halves written at once on two
+//! connections, so that the server can use two cores (one backend runs at a core's speed).
+//! The halves commit only if both got their rows into their transactions, so a bad row
+//! rejects the whole batch as before; only a failure between the two commits (a lost
+//! connection) can leave one half stored, and the caller's retry then finds its rows (first
+//! write wins), so nothing is duplicated. Writes and
+//! queries use separate connections, each opened on first use and reopened on the call after
+//! it was lost: a lost connection fails the call with `Unavailable` at once, and the caller's
+//! retry reconnects.
 
 mod copy;
 mod session;
@@ -12,11 +18,11 @@ mod target;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, oneshot};
 use tokio::time::timeout;
 use weir_spec::Event;
 
-use self::session::Session;
+use self::session::{CommitGate, Session};
 use self::target::Target;
 use crate::plan::plan;
 use crate::query::rows_from_cells;
@@ -28,6 +34,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for one operation on an open connection; a connection that does not answer
 /// in time is dropped.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+/// Batches of at least this many rows are written in two halves on two connections.
+const SPLIT_ROWS: usize = 1_000;
 
 /// A warehouse on PostgreSQL.
 ///
@@ -38,7 +46,9 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct PostgresWarehouse {
     target: Target,
     migrated: AtomicBool,
-    writer: Mutex<Option<Session>>,
+    /// The write connections: the first for every write (and `check`), the second for the
+    /// second half of a large batch.
+    writers: [Mutex<Option<Session>>; 2],
     reader: Mutex<Option<Session>>,
 }
 
@@ -47,7 +57,7 @@ impl PostgresWarehouse {
     pub async fn connect(url: &str) -> Result<PostgresWarehouse, WarehouseError> {
         let warehouse = PostgresWarehouse::new(url)?;
         {
-            let mut writer = warehouse.writer.lock().await;
+            let mut writer = warehouse.writers[0].lock().await;
             warehouse.session(&mut writer).await?;
         }
         Ok(warehouse)
@@ -59,7 +69,7 @@ impl PostgresWarehouse {
         Ok(PostgresWarehouse {
             target: Target::parse(url)?,
             migrated: AtomicBool::new(false),
-            writer: Mutex::new(None),
+            writers: [Mutex::new(None), Mutex::new(None)],
             reader: Mutex::new(None),
         })
     }
@@ -125,11 +135,41 @@ impl PostgresWarehouse {
         if unique.is_empty() {
             return Ok(0);
         }
-        let rows = copy::encode(&unique);
-        let mut slot = self.writer.lock().await;
+        if unique.len() < SPLIT_ROWS {
+            return self.write_on(0, &unique, None).await;
+        }
+        let (first, second) = unique.split_at(unique.len() / 2);
+        let (ready_first, first_ready) = oneshot::channel();
+        let (ready_second, second_ready) = oneshot::channel();
+        let (go_first, first_go) = oneshot::channel();
+        let (go_second, second_go) = oneshot::channel();
+        let decide = async {
+            let both = first_ready.await.is_ok() & second_ready.await.is_ok();
+            let _ = go_first.send(both);
+            let _ = go_second.send(both);
+        };
+        let gate = |ready, go| Some(CommitGate { ready, go });
+        let (first, second, ()) = tokio::join!(
+            self.write_on(0, first, gate(ready_first, first_go)),
+            self.write_on(1, second, gate(ready_second, second_go)),
+            decide,
+        );
+        Ok(first?.saturating_add(second?))
+    }
+
+    /// Writes `events` (no key twice) on write connection `writer`, in one transaction that
+    /// commits when `gate` (if any) opens.
+    async fn write_on(
+        &self,
+        writer: usize,
+        events: &[&Event],
+        gate: Option<CommitGate>,
+    ) -> Result<usize, WarehouseError> {
+        let rows = copy::encode(events);
+        let mut slot = self.writers[writer].lock().await;
         let session = self.session(&mut slot).await?;
         session.set_busy(true);
-        let outcome = timeout(OPERATION_TIMEOUT, session.write(rows)).await;
+        let outcome = timeout(OPERATION_TIMEOUT, session.write(rows, gate)).await;
         session.set_busy(false);
         let outcome =
             outcome.map(|result| result.map_err(|error| self.target.error("write events", &error)));
@@ -138,7 +178,7 @@ impl PostgresWarehouse {
     }
 
     async fn probe(&self) -> Result<(), WarehouseError> {
-        let mut slot = self.writer.lock().await;
+        let mut slot = self.writers[0].lock().await;
         let session = self.session(&mut slot).await?;
         session.set_busy(true);
         let outcome = timeout(OPERATION_TIMEOUT, session.probe()).await;

@@ -34,6 +34,21 @@ struct WriteStatements {
     upsert: Statement,
 }
 
+/// Lets the halves of one write commit together: each says when its rows are in its
+/// transaction, and commits only if every half got that far; otherwise it rolls back.
+#[derive(Debug)]
+pub(crate) struct CommitGate {
+    pub(crate) ready: tokio::sync::oneshot::Sender<()>,
+    pub(crate) go: tokio::sync::oneshot::Receiver<bool>,
+}
+
+impl CommitGate {
+    async fn pass(self) -> bool {
+        let _ = self.ready.send(());
+        self.go.await.unwrap_or(false)
+    }
+}
+
 /// COPYs `rows` with the prepared `COPY … FROM STDIN` statement; returns the rows copied.
 async fn copy_in(
     transaction: &Transaction<'_>,
@@ -182,7 +197,14 @@ impl Session {
     /// which skips the stored keys. The direct COPY spares the server a second write and read
     /// of every row and the speculative insertion of `ON CONFLICT`; a replayed batch fails
     /// it at its first row, so the attempt costs little when it does not succeed.
-    pub(crate) async fn write(&mut self, rows: Bytes) -> Result<u64, tokio_postgres::Error> {
+    ///
+    /// With a `gate`, the transaction commits only if the gate opens (see [`CommitGate`]);
+    /// otherwise it rolls back and 0 is returned.
+    pub(crate) async fn write(
+        &mut self,
+        rows: Bytes,
+        gate: Option<CommitGate>,
+    ) -> Result<u64, tokio_postgres::Error> {
         if self.write_statements.is_none() {
             self.client.batch_execute(STAGING).await?;
             let names = quoted_names(written_columns().iter().map(|column| column.name));
@@ -206,6 +228,11 @@ impl Session {
         match copy_in(&attempt, &statements.direct, rows.clone()).await {
             Ok(inserted) => {
                 attempt.commit().await?;
+                if let Some(gate) = gate
+                    && !gate.pass().await
+                {
+                    return Ok(0);
+                }
                 transaction.commit().await?;
                 return Ok(inserted);
             }
@@ -216,6 +243,11 @@ impl Session {
         }
         copy_in(&transaction, &statements.staging, rows).await?;
         let inserted = transaction.execute(&statements.upsert, &[]).await?;
+        if let Some(gate) = gate
+            && !gate.pass().await
+        {
+            return Ok(0);
+        }
         transaction.commit().await?;
         Ok(inserted)
     }
