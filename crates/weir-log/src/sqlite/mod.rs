@@ -36,6 +36,15 @@ use crate::{
     AppendEvent, AppendStatus, BoxFuture, EventLog, LogConfig, LogError, LogRecord, LogStats,
 };
 
+/// The wall clock in unix milliseconds (0 before 1970).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
 /// Commands that may wait for the writer; senders beyond this wait (backpressure).
 const COMMAND_QUEUE: usize = 1024;
 

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::runtime::Runtime;
@@ -22,6 +22,7 @@ use super::commit::{self, PreparedAppend};
 use super::cursors;
 use super::dedup::{DedupIndex, Window};
 use super::maintenance;
+use super::now_ms;
 use crate::{AppendStatus, LogConfig, LogError, LogStats};
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, LogError>>;
@@ -304,13 +305,4 @@ impl Writer {
         }
         self.config.maintenance_interval
     }
-}
-
-/// The wall clock in unix milliseconds.
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-        })
 }

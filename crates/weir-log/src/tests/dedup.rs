@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{CONNECTION, data_dir, event, event_on, eventually, now_ms, open, open_with, seqs};
+use super::{
+    CONNECTION, DataDir, data_dir, event, event_on, eventually, now_ms, open, open_with, seqs,
+};
 use crate::{AppendStatus, EventLog, LogConfig, LogError, SqliteLog};
 
 use AppendStatus::Duplicate;
@@ -189,6 +191,14 @@ fn ids(prefix: &str, count: usize) -> Vec<String> {
     (0..count).map(|i| format!("{prefix}-{i}")).collect()
 }
 
+/// Deletes `log-dedup.sqlite` and its WAL files, as if lost.
+fn remove_dedup_file(dir: &DataDir) {
+    let dedup_file = dir.path.with_file_name("log-dedup.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", dedup_file.display()));
+    }
+}
+
 /// Appends every id in its own call; returns the statuses.
 async fn append_each(log: &SqliteLog, ids: &[String]) -> Vec<AppendStatus> {
     let mut statuses = Vec::new();
@@ -286,9 +296,7 @@ async fn a_version_1_log_is_migrated_with_its_keys() {
         )
         .unwrap();
     }
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", dedup_file.display()));
-    }
+    remove_dedup_file(&dir);
 
     let log = open(&dir);
     assert_eq!(log.head(), 3);
@@ -320,10 +328,7 @@ async fn a_lost_dedup_file_is_rebuilt_from_the_log() {
     let log = open_with(&dir, flushing_every(4));
     append_each(&log, &sent).await;
     log.close().await.unwrap();
-    let dedup_file = dir.path.with_file_name("log-dedup.sqlite");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", dedup_file.display()));
-    }
+    remove_dedup_file(&dir);
     let log = open_with(&dir, flushing_every(4));
     assert!(
         append_each(&log, &sent)
@@ -398,10 +403,8 @@ async fn a_damaged_dedup_file_is_replaced_and_rebuilt_from_the_log() {
     let log = open(&dir);
     append_each(&log, &sent).await;
     log.close().await.unwrap();
+    remove_dedup_file(&dir);
     let dedup_file = dir.path.with_file_name("log-dedup.sqlite");
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", dedup_file.display()));
-    }
     std::fs::write(
         &dedup_file,
         b"this is not a SQLite database, just damaged bytes....",

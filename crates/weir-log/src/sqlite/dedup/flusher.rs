@@ -9,12 +9,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::filter::Filter;
-use super::{DedupKey, Frozen, write_sorted};
+use super::{DedupKey, Frozen, window_cutoff, write_sorted};
 use crate::sqlite::StoreError;
 use crate::sqlite::checkpoint::Checkpointer;
 
@@ -170,13 +170,7 @@ impl Flusher {
             after: None,
             filter: Filter::new(),
         });
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| {
-                i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-            });
-        let window_ms = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = now_ms.saturating_sub(window_ms);
+        let cutoff = window_cutoff(self.window);
         let start = sweep.after.map(|key| key.to_vec()).unwrap_or_default();
         let transaction = self
             .conn

@@ -45,8 +45,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 use self::filter::Filter;
 use self::flusher::{Done, Job};
-use super::StoreError;
 use super::codec::{self, DedupKey};
+use super::{StoreError, now_ms};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS dedup (
@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS meta (
 ) WITHOUT ROWID;
 ";
 const FLUSHED_THROUGH: &str = "flushed_through";
+/// Records a key; one already in the table keeps the later of the two acceptance times.
+const INSERT_KEY: &str = "INSERT INTO dedup (key, received_at) VALUES (?1, ?2)
+     ON CONFLICT (key) DO UPDATE SET received_at = max(received_at, excluded.received_at)";
 
 /// Page cache of each of the file's two connections, in KiB.
 const CACHE_KIB: i64 = 16 * 1024;
@@ -389,13 +392,7 @@ fn rebuild_recent(
     keys: &mut HashMap<DedupKey, i64>,
 ) -> Result<u64, StoreError> {
     let after = i64::try_from(flushed_through).map_err(|_| StoreError::TooLarge)?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| {
-            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-        });
-    let cutoff =
-        now_ms.saturating_sub(i64::try_from(settings.window.as_millis()).unwrap_or(i64::MAX));
+    let cutoff = window_cutoff(settings.window);
     // The row holding seq `after + 1` starts at or before it.
     let mut rows = log.prepare(
         "SELECT first_seq, count, body FROM batches WHERE first_seq >= coalesce(
@@ -452,12 +449,7 @@ fn write_sorted(
     for (index, keys) in chunks.enumerate() {
         let transaction = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            // A key already on disk keeps the later of the two acceptance times.
-            let mut insert = transaction.prepare_cached(
-                "INSERT INTO dedup (key, received_at) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE
-                 SET received_at = max(received_at, excluded.received_at)",
-            )?;
+            let mut insert = transaction.prepare_cached(INSERT_KEY)?;
             for (key, received_at) in keys {
                 insert.execute(params![&key[..], received_at])?;
             }
@@ -472,6 +464,11 @@ fn write_sorted(
         set_flushed_through(conn, through_seq)?;
     }
     Ok(())
+}
+
+/// Acceptances at or before this time (unix ms) are outside a `window` ending now.
+fn window_cutoff(window: Duration) -> i64 {
+    now_ms().saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn set_flushed_through(conn: &Connection, seq: u64) -> Result<(), StoreError> {
@@ -489,10 +486,7 @@ fn set_flushed_through(conn: &Connection, seq: u64) -> Result<(), StoreError> {
 fn copy_legacy_keys(conn: &Connection, log: &Connection, head: u64) -> Result<(), StoreError> {
     let transaction = conn.unchecked_transaction()?;
     {
-        let mut insert = transaction.prepare(
-            "INSERT INTO dedup (key, received_at) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET received_at = max(received_at, excluded.received_at)",
-        )?;
+        let mut insert = transaction.prepare(INSERT_KEY)?;
         let mut keys = log.prepare("SELECT key, received_at FROM dedup ORDER BY key")?;
         let mut keys = keys.query([])?;
         while let Some(row) = keys.next()? {
