@@ -37,3 +37,4 @@ pub use request::{
     Route, is_resource_id, normalize_body,
 };
 pub use timestamp::{Timestamp, TimestampError};
+pub use useragent::{BROWSER_NAMES, OS_NAMES};

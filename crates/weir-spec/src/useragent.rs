@@ -37,7 +37,29 @@ pub(crate) struct Named {
 // §11.1 client-supplied names
 // ---------------------------------------------------------------------------------------------
 
-const BROWSER_NAMES: &[(&str, &str)] = &[
+/// Every value of a normalised `context.browser.name` (§11.1), in the spec's order.
+pub const BROWSER_NAMES: [&str; 7] = [
+    "Chrome",
+    "Safari",
+    "Edge",
+    "Firefox",
+    "Samsung Internet",
+    "Opera",
+    OTHER,
+];
+
+/// Every value of a normalised `context.os.name` (§11.1), in the spec's order.
+pub const OS_NAMES: [&str; 7] = [
+    "Android",
+    "Windows",
+    "iOS",
+    "macOS",
+    "Linux",
+    "Chrome OS",
+    OTHER,
+];
+
+const BROWSER_ALIASES: &[(&str, &str)] = &[
     ("chrome", "Chrome"),
     ("safari", "Safari"),
     ("edge", "Edge"),
@@ -46,7 +68,7 @@ const BROWSER_NAMES: &[(&str, &str)] = &[
     ("opera", "Opera"),
 ];
 
-const OS_NAMES: &[(&str, &str)] = &[
+const OS_ALIASES: &[(&str, &str)] = &[
     ("android", "Android"),
     ("windows", "Windows"),
     ("ios", "iOS"),
@@ -65,7 +87,7 @@ pub(crate) fn normalize_browser_name(
     name: &str,
     client_other: Option<&str>,
 ) -> (&'static str, Option<String>) {
-    normalize_name(name, client_other, BROWSER_NAMES)
+    normalize_name(name, client_other, BROWSER_ALIASES)
 }
 
 /// Normalises a client-supplied `context.os.name` (§11.1); see [`normalize_browser_name`].
@@ -73,7 +95,7 @@ pub(crate) fn normalize_os_name(
     name: &str,
     client_other: Option<&str>,
 ) -> (&'static str, Option<String>) {
-    normalize_name(name, client_other, OS_NAMES)
+    normalize_name(name, client_other, OS_ALIASES)
 }
 
 fn normalize_name(

@@ -18,28 +18,12 @@ pub(crate) struct EnumType {
 
 pub(crate) const BROWSER_NAME: EnumType = EnumType {
     name: "event_browser_name",
-    values: &[
-        "Chrome",
-        "Safari",
-        "Edge",
-        "Firefox",
-        "Samsung Internet",
-        "Opera",
-        "Other",
-    ],
+    values: &weir_spec::BROWSER_NAMES,
 };
 
 pub(crate) const OS_NAME: EnumType = EnumType {
     name: "event_os_name",
-    values: &[
-        "Android",
-        "Windows",
-        "iOS",
-        "macOS",
-        "Linux",
-        "Chrome OS",
-        "Other",
-    ],
+    values: &weir_spec::OS_NAMES,
 };
 
 pub(crate) const EVENT_TYPE: EnumType = EnumType {

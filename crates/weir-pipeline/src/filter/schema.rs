@@ -73,24 +73,8 @@ const OPTIONAL: bool = true;
 const REQUIRED: bool = false;
 
 const TYPES: &[&str] = &["alias", "identify", "group", "page", "screen", "track"];
-const BROWSERS: &[&str] = &[
-    "Chrome",
-    "Safari",
-    "Edge",
-    "Firefox",
-    "Samsung Internet",
-    "Opera",
-    "Other",
-];
-const OPERATING_SYSTEMS: &[&str] = &[
-    "Android",
-    "Windows",
-    "iOS",
-    "macOS",
-    "Linux",
-    "Chrome OS",
-    "Other",
-];
+const BROWSERS: &[&str] = &weir_spec::BROWSER_NAMES;
+const OPERATING_SYSTEMS: &[&str] = &weir_spec::OS_NAMES;
 
 const fn property(path: &'static str, kind: Kind, read_optional: bool, get: Getter) -> Property {
     Property {
