@@ -40,6 +40,9 @@ Usage: weir-bench ingest [options]
   --concurrency N   keep-alive connections of the load generator (default 32)
   --duration SECS   length of each phase and of the baseline (default 10; --quick: 3)
   --quick           a short smoke run (3 s phases, 0.5 s warm-up); not for quoting
+  --warm-up SECS    closed-loop load before phase 1, not measured (default 2); a long one
+                    fills the log and its dedup index as hours of traffic would (at 200k
+                    events/s, 60 s is 12 million keys)
   --group N         requests per baseline transaction (default: the concurrency)
   --no-baseline     skip the serde_json + SQLite baseline
   --weir PATH       the weir binary (default: `weir` next to this binary, i.e.
@@ -151,6 +154,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 fn parse_arguments(args: &[String]) -> Result<Option<Options>> {
     let mut options = Options::default();
     let mut duration = None;
+    let mut warm_up = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = |option: &str| {
@@ -180,6 +184,15 @@ fn parse_arguments(args: &[String]) -> Result<Option<Options>> {
                     .with_context(|| format!("--duration takes seconds, got '{text}'"))?;
                 duration = Some(Duration::from_secs_f64(seconds));
             }
+            "--warm-up" => {
+                let text = value("--warm-up")?;
+                let seconds: f64 = text
+                    .parse()
+                    .ok()
+                    .filter(|&seconds: &f64| seconds >= 0.0 && seconds.is_finite())
+                    .with_context(|| format!("--warm-up takes seconds, got '{text}'"))?;
+                warm_up = Some(Duration::from_secs_f64(seconds));
+            }
             "--group" => {
                 let text = value("--group")?;
                 options.group = Some(
@@ -198,6 +211,9 @@ fn parse_arguments(args: &[String]) -> Result<Option<Options>> {
     }
     if let Some(duration) = duration {
         options.duration = duration;
+    }
+    if let Some(warm_up) = warm_up {
+        options.warm_up = warm_up;
     }
     Ok(Some(options))
 }
@@ -698,6 +714,8 @@ mod tests {
         assert_eq!(quick.concurrency, 8);
         let explicit = parse(&["--duration", "1.5", "--quick"]).unwrap().unwrap();
         assert_eq!(explicit.duration, Duration::from_millis(1500));
+        let long = parse(&["--warm-up", "60", "--quick"]).unwrap().unwrap();
+        assert_eq!(long.warm_up, Duration::from_secs(60));
         let other = parse(&["--no-baseline", "--group", "4", "--weir", "/bin/weir"])
             .unwrap()
             .unwrap();
@@ -713,6 +731,7 @@ mod tests {
             &["--concurrency", "0"][..],
             &["--concurrency"],
             &["--duration", "-1"],
+            &["--warm-up", "soon"],
             &["--group", "x"],
             &["--bogus"],
         ] {

@@ -12,27 +12,33 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
+use weir_pipeline::EngineConfig;
 
 use self::import::{Backend, ImportResult};
 use self::latency::LatencyResult;
 
 const USAGE: &str = "\
-Usage: weir-bench warehouse [--quick] [--events N] [--postgres URL] [--rate N] [--seconds N]
-                            [--skip-import] [--skip-latency]
+Usage: weir-bench warehouse [--quick] [--events N] [--batch N] [--postgres URL] [--rate N]
+                            [--seconds N] [--skip-import] [--skip-latency] [--skip-sqlite]
 
   --quick          100,000 events and a 3 s latency run; not for quoting
   --events N       events imported from the log (default 1,000,000)
+  --batch N        the engine's and write_events' batch size (default 5000, the engine's
+                   default; at most 25000)
   --postgres URL   also import into PostgreSQL (default: $WEIR_TEST_POSTGRES_URL); each run
                    uses fresh schemas weir_bench_<random>_*, dropped afterwards
   --rate N         events/s of the latency run, in 20-event requests (default 2000)
   --seconds N      length of the latency run (default 10)
   --skip-import    only the latency run
   --skip-latency   only the import runs
+  --skip-sqlite    import into PostgreSQL only
 ";
 
 #[derive(Debug, Clone, PartialEq)]
 struct Options {
     events: usize,
+    batch: usize,
+    sqlite: bool,
     postgres: Option<String>,
     rate: u64,
     seconds: u64,
@@ -44,6 +50,8 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             events: 1_000_000,
+            batch: EngineConfig::default().batch_max_events,
+            sqlite: true,
             postgres: None,
             rate: 2_000,
             seconds: 10,
@@ -69,16 +77,21 @@ fn parse_arguments(args: &[String]) -> Result<Option<Options>> {
                 options.seconds = 3;
             }
             "--events" => options.events = value("--events")?.parse()?,
+            "--batch" => options.batch = value("--batch")?.parse()?,
             "--postgres" => options.postgres = Some(value("--postgres")?.clone()),
             "--rate" => options.rate = value("--rate")?.parse()?,
             "--seconds" => options.seconds = value("--seconds")?.parse()?,
             "--skip-import" => options.import = false,
             "--skip-latency" => options.latency = false,
+            "--skip-sqlite" => options.sqlite = false,
             other => bail!("unknown option '{other}'\n\n{USAGE}"),
         }
     }
     if options.events == 0 || options.rate == 0 || options.seconds == 0 {
         bail!("--events, --rate and --seconds must be positive");
+    }
+    if !(1..=25_000).contains(&options.batch) {
+        bail!("--batch must be between 1 and 25000");
     }
     Ok(Some(options))
 }
@@ -100,7 +113,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 
     let mut imports = Vec::new();
     if options.import {
-        let mut backends = vec![Backend::Sqlite];
+        let mut backends = Vec::new();
+        if options.sqlite {
+            backends.push(Backend::Sqlite);
+        }
         match &options.postgres {
             Some(url) => backends.push(Backend::Postgres(url.clone())),
             None => {
@@ -113,7 +129,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 options.events,
                 backend.label()
             );
-            let result = runtime.block_on(import::measure(&backend, options.events))?;
+            let result =
+                runtime.block_on(import::measure(&backend, options.events, options.batch))?;
             imports.push((backend.label(), result));
         }
     }
@@ -241,6 +258,10 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((only.events, only.latency), (5, false));
+        let batch = parse(&["--batch", "20000", "--skip-sqlite"])
+            .unwrap()
+            .unwrap();
+        assert_eq!((batch.batch, batch.sqlite), (20_000, false));
         assert_eq!(parse(&["--help"]).unwrap(), None);
     }
 
@@ -248,6 +269,8 @@ mod tests {
     fn bad_options_are_rejected() {
         assert!(parse(&["--events"]).is_err());
         assert!(parse(&["--events", "0"]).is_err());
+        assert!(parse(&["--batch", "0"]).is_err());
+        assert!(parse(&["--batch", "25001"]).is_err());
         assert!(parse(&["--nope"]).is_err());
     }
 

@@ -1,7 +1,7 @@
 //! Log → warehouse import rate: a fresh `SqliteLog` filled with N realistic events, then the
 //! real pipeline engine with the real warehouse target, timed from `Engine::start` until the
 //! pipeline's stats show every event written. For comparison, the same events are written
-//! with `Warehouse::write_events` alone (5000-event batches, no log, no engine) into a fresh
+//! with `Warehouse::write_events` alone (batches of the engine's size, no log, no engine) into a fresh
 //! warehouse of the same kind.
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -23,8 +23,6 @@ use crate::spec::batch;
 
 /// Events appended to the log per call while filling it.
 const FILL_CHUNK: usize = 10_000;
-/// Events per `write_events` call in the direct comparison (the engine's default batch).
-const DIRECT_BATCH: usize = 5_000;
 /// The import fails if `written` does not move for this long.
 const STALL: Duration = Duration::from_secs(120);
 
@@ -54,7 +52,7 @@ pub(crate) struct ImportResult {
     pub(crate) fill: Duration,
     /// `Engine::start` → stats show `written == events`.
     pub(crate) engine: Duration,
-    /// `write_events` alone, same events, 5000 per call.
+    /// `write_events` alone, same events, batches of the engine's size.
     pub(crate) direct: Duration,
 }
 
@@ -106,12 +104,16 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 /// Measures one backend with `events` events.
-pub(crate) async fn measure(backend: &Backend, events: usize) -> Result<ImportResult> {
+pub(crate) async fn measure(
+    backend: &Backend,
+    events: usize,
+    batch_size: usize,
+) -> Result<ImportResult> {
     let schema = match backend {
         Backend::Sqlite => None,
         Backend::Postgres(server) => Some(Schema::new(server)),
     };
-    let result = measure_in(backend, schema.as_ref(), events).await;
+    let result = measure_in(backend, schema.as_ref(), events, batch_size).await;
     if let Some(schema) = schema {
         schema.drop_all().await?;
     }
@@ -122,6 +124,7 @@ async fn measure_in(
     backend: &Backend,
     schema: Option<&Schema>,
     events: usize,
+    batch_size: usize,
 ) -> Result<ImportResult> {
     let dir = tempfile::Builder::new()
         .prefix("weir-bench-warehouse-")
@@ -199,7 +202,10 @@ async fn measure_in(
         log.clone(),
         catalog.clone(),
         Arc::new(WarehouseTargets::new(dir.path())),
-        EngineConfig::default(),
+        EngineConfig {
+            batch_max_events: batch_size,
+            ..EngineConfig::default()
+        },
     )?;
     let waited = wait_written(&engine, pipeline.id.as_str(), events as u64, started).await;
     let engine_time = started.elapsed();
@@ -220,8 +226,8 @@ async fn measure_in(
         Some(schema) => Box::new(PostgresWarehouse::connect(&schema.url("direct")).await?),
     };
     let mut direct = Duration::ZERO;
-    for start in (0..events).step_by(DIRECT_BATCH) {
-        let batch: Vec<Event> = (start..events.min(start + DIRECT_BATCH))
+    for start in (0..events).step_by(batch_size) {
+        let batch: Vec<Event> = (start..events.min(start + batch_size))
             .map(|index| event(&templates, index))
             .collect();
         let started = Instant::now();
