@@ -508,6 +508,9 @@ fn health_readiness_and_metrics() {
         "weir_log_events_appended_total 1",
         "weir_log_commit_events_count 1",
         "weir_log_commit_events_bucket{le=\"1.0\"} 1",
+        "# TYPE weir_log_dedup_memory_keys gauge",
+        "# TYPE weir_log_dedup_filter_bytes gauge",
+        "weir_log_dedup_table_lookups_total ",
     ] {
         assert!(
             metrics.contains(expected),

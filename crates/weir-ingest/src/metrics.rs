@@ -214,12 +214,30 @@ fn render_log_stats(stats: &LogStats, out: &mut String) {
             "# HELP {name} {help}.\n# TYPE {name} counter\n{name}_total {value}\n"
         );
     }
-    let name = "weir_log_dedup_memory_keys";
+    let gauges = [
+        (
+            "weir_log_dedup_memory_keys",
+            "Dedup keys held in memory, not yet in the on-disk index",
+            stats.dedup_memory_keys(),
+        ),
+        (
+            "weir_log_dedup_filter_bytes",
+            "Size of the Bloom filter in front of the on-disk dedup index",
+            stats.dedup_filter_bytes(),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}.\n# TYPE {name} gauge\n{name} {value}\n"
+        );
+    }
+    let name = "weir_log_dedup_table_lookups";
     let _ = write!(
         out,
-        "# HELP {name} Dedup keys held in memory, not yet in the on-disk index.\n\
-         # TYPE {name} gauge\n{name} {}\n",
-        stats.dedup_memory_keys()
+        "# HELP {name} Dedup lookups that read the on-disk index (the filter could not rule \
+         the key out).\n# TYPE {name} counter\n{name}_total {}\n",
+        stats.dedup_table_lookups()
     );
     histogram(
         out,

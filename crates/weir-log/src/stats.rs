@@ -34,6 +34,8 @@ pub struct LogStats {
     duplicates: AtomicU64,
     last_commit_nanos: AtomicU64,
     dedup_memory_keys: AtomicU64,
+    dedup_filter_bytes: AtomicU64,
+    dedup_table_lookups: AtomicU64,
     commit_duration: Histogram,
     commit_events: Histogram,
 }
@@ -47,6 +49,8 @@ impl LogStats {
             duplicates: AtomicU64::new(0),
             last_commit_nanos: AtomicU64::new(0),
             dedup_memory_keys: AtomicU64::new(0),
+            dedup_filter_bytes: AtomicU64::new(0),
+            dedup_table_lookups: AtomicU64::new(0),
             commit_duration: Histogram::new(&COMMIT_DURATION_BOUNDS_NANOS, 1e-9),
             commit_events: Histogram::new(&COMMIT_EVENTS_BOUNDS, 1.0),
         }
@@ -67,9 +71,14 @@ impl LogStats {
         self.failed_commits.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn set_dedup_memory_keys(&self, keys: usize) {
-        let keys = u64::try_from(keys).unwrap_or(u64::MAX);
+    /// Publishes the dedup index's state: keys in memory, the Bloom filter's size, and the
+    /// lookups so far that had to read the on-disk table.
+    pub(crate) fn set_dedup_index(&self, memory_keys: usize, filter_bytes: u64, lookups: u64) {
+        let keys = u64::try_from(memory_keys).unwrap_or(u64::MAX);
         self.dedup_memory_keys.store(keys, Ordering::Relaxed);
+        self.dedup_filter_bytes
+            .store(filter_bytes, Ordering::Relaxed);
+        self.dedup_table_lookups.store(lookups, Ordering::Relaxed);
     }
 
     /// Successful commits of groups holding at least one append.
@@ -95,6 +104,18 @@ impl LogStats {
     /// Dedup keys held in memory, not yet written to the on-disk index.
     pub fn dedup_memory_keys(&self) -> u64 {
         self.dedup_memory_keys.load(Ordering::Relaxed)
+    }
+
+    /// Size of the Bloom filter in front of the on-disk dedup index (0 until the first sweep
+    /// after opening has built it).
+    pub fn dedup_filter_bytes(&self) -> u64 {
+        self.dedup_filter_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Dedup lookups that read the on-disk index: keys the filter could not rule out (true
+    /// duplicates and false positives), and every lookup while there is no filter yet.
+    pub fn dedup_table_lookups(&self) -> u64 {
+        self.dedup_table_lookups.load(Ordering::Relaxed)
     }
 
     /// Duration of the last successful commit (transaction begin to fsync'd commit).

@@ -206,9 +206,15 @@ impl Writer {
         if elapsed > Duration::from_millis(20) {
             tracing::debug!(?elapsed, "slow dedup index step");
         }
-        self.shared
-            .stats
-            .set_dedup_memory_keys(self.dedup.memory_keys());
+        self.publish_dedup_stats();
+    }
+
+    fn publish_dedup_stats(&self) {
+        self.shared.stats.set_dedup_index(
+            self.dedup.memory_keys(),
+            self.dedup.filter_bytes(),
+            self.dedup.table_lookups(),
+        );
     }
 
     /// Commits a group and answers its waiters; returns whether the commit succeeded.
@@ -243,6 +249,7 @@ impl Writer {
                         .stats
                         .record_commit(elapsed, outcome.appended, outcome.duplicates);
                 }
+                self.publish_dedup_stats();
                 if outcome.head != self.head {
                     self.head = outcome.head;
                     self.head_sender.send_replace(outcome.head);

@@ -424,3 +424,146 @@ async fn a_damaged_dedup_file_is_replaced_and_rebuilt_from_the_log() {
     );
     log.close().await.unwrap();
 }
+
+/// Runs `sql` on a read-only connection to the dedup file; its single integer result.
+fn dedup_file_value(dir: &DataDir, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.path.with_file_name("log-dedup.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    conn.query_row(sql, [], |row| row.get(0)).unwrap()
+}
+
+#[tokio::test]
+async fn ids_stay_duplicates_across_many_segments() {
+    let dir = data_dir();
+    // Every snapshot of 3 keys; a segment takes 4 thresholds (12 keys), then a new one starts.
+    let sent = ids("a", 60);
+    let log = open_with(&dir, flushing_every(3));
+    append_each(&log, &sent).await;
+    log.close().await.unwrap();
+    assert!(
+        dedup_file_value(&dir, "SELECT count(*) FROM segments") >= 4,
+        "60 keys in segments of at most 12 (and single snapshots)"
+    );
+    assert_eq!(
+        dedup_file_value(&dir, "SELECT count(DISTINCT key) FROM dedup"),
+        60
+    );
+
+    let log = open_with(&dir, flushing_every(3));
+    // The first sweep after opening builds the filter; until then every lookup reads the file.
+    eventually(|| async { log.stats().dedup_filter_bytes() > 0 }).await;
+    let lookups = log.stats().dedup_table_lookups();
+    assert!(
+        append_each(&log, &sent)
+            .await
+            .iter()
+            .all(|s| *s == Duplicate),
+        "keys in every segment are found"
+    );
+    let fresh = ids("b", 100);
+    assert!(
+        seqs(&append_each(&log, &fresh).await)
+            .iter()
+            .all(Option::is_some)
+    );
+    let lookups = log.stats().dedup_table_lookups() - lookups;
+    assert!(
+        (60..70).contains(&lookups),
+        "the 60 duplicates read the file; of 100 new ids, the filter rules out nearly all: {lookups}"
+    );
+    log.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dedup_file_without_segments_is_migrated_with_its_keys() {
+    let dir = data_dir();
+    let sent = ids("a", 10);
+    let log = open(&dir);
+    append_each(&log, &sent).await;
+    log.close().await.unwrap();
+    // Make the file what it was before segments: one table keyed by `key`, user_version 0.
+    // The log covers every key already (its `flushed_through` is the head), so after the
+    // migration only the file can tell the ids.
+    {
+        let conn = rusqlite::Connection::open(dir.path.with_file_name("log-dedup.sqlite")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE old (key BLOB PRIMARY KEY, received_at INTEGER NOT NULL) WITHOUT ROWID;
+             INSERT INTO old SELECT key, max(received_at) FROM dedup GROUP BY key;
+             DROP TABLE dedup;
+             DROP TABLE segments;
+             ALTER TABLE old RENAME TO dedup;
+             PRAGMA user_version = 0;",
+        )
+        .unwrap();
+    }
+
+    let log = open(&dir);
+    assert!(
+        append_each(&log, &sent)
+            .await
+            .iter()
+            .all(|s| *s == Duplicate)
+    );
+    log.close().await.unwrap();
+    assert_eq!(dedup_file_value(&dir, "PRAGMA user_version"), 2);
+    assert_eq!(
+        dedup_file_value(&dir, "SELECT count(*) FROM dedup WHERE segment = 0"),
+        10
+    );
+}
+
+#[tokio::test]
+async fn the_sweep_forgets_segments_whose_keys_all_expired() {
+    let dir = data_dir();
+    let config = LogConfig {
+        dedup_window: Duration::from_secs(20),
+        dedup_flush_keys: 1,
+        dedup_flush_interval: Duration::from_millis(10),
+        maintenance_interval: Duration::from_millis(10),
+        ..LogConfig::default()
+    };
+    let log = open_with(&dir, config.clone());
+    let long_ago = now_ms() - 60_000;
+    for id in ids("old", 12) {
+        log.append(vec![event_on(CONNECTION, &id, long_ago)])
+            .await
+            .unwrap();
+    }
+    log.append(vec![event("fresh")]).await.unwrap();
+    // Snapshots of a key or two, segments of 4 keys: the old keys filled several segments.
+    eventually(|| async {
+        log.stats().dedup_memory_keys() == 0
+            && dedup_file_value(&dir, "SELECT count(*) FROM dedup") == 1
+            && dedup_file_value(
+                &dir,
+                "SELECT count(*) FROM segments WHERE segment < (SELECT max(segment) FROM segments)
+                 AND NOT EXISTS (SELECT 1 FROM dedup WHERE dedup.segment = segments.segment)",
+            ) == 0
+    })
+    .await;
+    assert!(dedup_file_value(&dir, "SELECT max(segment) FROM segments") >= 2);
+    assert!(dedup_file_value(&dir, "SELECT count(*) FROM segments") <= 2);
+    assert_eq!(log.append(vec![event("fresh")]).await.unwrap(), [Duplicate]);
+    log.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_filter_grows_with_the_keys_on_disk() {
+    let dir = data_dir();
+    let log = open_with(&dir, flushing_every(10_000));
+    eventually(|| async { log.stats().dedup_filter_bytes() > 0 }).await;
+    let first = log.stats().dedup_filter_bytes();
+    // The smallest filter is planned for about 100,000 keys; 250,000 outgrow it.
+    for batch in 0..250 {
+        let events = ids(&format!("k{batch}"), 1_000)
+            .iter()
+            .map(|id| event(id))
+            .collect();
+        log.append(events).await.unwrap();
+    }
+    eventually(|| async { log.stats().dedup_filter_bytes() > first }).await;
+    log.close().await.unwrap();
+}

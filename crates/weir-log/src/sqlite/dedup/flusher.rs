@@ -1,7 +1,10 @@
 //! The flusher thread: the only writer of `log-dedup.sqlite`. It writes each frozen snapshot
 //! the log writer hands it (in key order, in a few transactions; the last one advances
-//! `flushed_through`), and in between it sweeps the table: a walk in key order that deletes
-//! expired entries and collects the live ones into a new Bloom filter for the log writer.
+//! `flushed_through`), and in between it sweeps the table: a walk in (segment, key) order that
+//! deletes expired entries and collects the live ones into a new Bloom filter for the log
+//! writer, planned for the keys the table holds; at its end, segments left empty are
+//! forgotten. A sweep starts a 24th of the window after the last, or at once when the filter
+//! in use has taken the keys it was planned for.
 //! So neither the table's writes nor their checkpoints (on a thread of their own) delay a
 //! group commit.
 
@@ -14,7 +17,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::filter::Filter;
-use super::{DedupKey, Frozen, window_cutoff, write_sorted};
+use super::{DedupKey, Frozen, Settings, window_cutoff, write_sorted};
 use crate::sqlite::StoreError;
 use crate::sqlite::checkpoint::Checkpointer;
 
@@ -51,7 +54,7 @@ pub(crate) struct Started {
 pub(crate) fn spawn(
     conn: Connection,
     path: &Path,
-    window: Duration,
+    settings: Settings,
 ) -> Result<Started, StoreError> {
     let (checkpointer, checkpoint_thread) = Checkpointer::spawn(path, "weir-log-dedup-ckpt")?;
     let (jobs, job_receiver) = std::sync::mpsc::channel();
@@ -59,8 +62,10 @@ pub(crate) fn spawn(
     let mut flusher = Flusher {
         conn,
         checkpointer,
-        window,
+        window: settings.window,
+        segment_keys: settings.segment_keys(),
         filter: None,
+        filter_room: 0,
         sweep: None,
         next_sweep: Instant::now(),
         done: done_sender,
@@ -80,20 +85,28 @@ struct Flusher {
     conn: Connection,
     checkpointer: Checkpointer,
     window: Duration,
+    /// Keys a segment takes before snapshots go into a new one.
+    segment_keys: u64,
     /// The filter the log writer uses, once a sweep has ended.
     filter: Option<Arc<Filter>>,
+    /// Keys `filter` can still take before it is past the load it was planned for; at 0 the
+    /// next sweep starts at once, to plan a larger one.
+    filter_room: u64,
     sweep: Option<Sweep>,
     /// When the next sweep may start.
     next_sweep: Instant,
     done: Sender<Done>,
 }
 
-/// A walk over the table in key order.
+/// A walk over the table in (segment, key) order.
 struct Sweep {
-    /// The last key inspected (`None`: none yet).
-    after: Option<DedupKey>,
+    /// The last entry inspected (`None`: none yet).
+    after: Option<(i64, DedupKey)>,
     /// The live keys inspected so far and every key written since the sweep started.
     filter: Filter,
+    /// The keys `filter` was planned for, and those inserted into it so far.
+    planned: u64,
+    inserted: u64,
 }
 
 impl Flusher {
@@ -136,6 +149,14 @@ impl Flusher {
                             filter.insert(key);
                         }
                     }
+                    let written = u64::try_from(keys.len()).unwrap_or(u64::MAX);
+                    if let Some(sweep) = self.sweep.as_mut() {
+                        sweep.inserted = sweep.inserted.saturating_add(written);
+                    }
+                    self.filter_room = self.filter_room.saturating_sub(written);
+                    if self.filter.is_some() && self.filter_room == 0 && self.sweep.is_none() {
+                        self.next_sweep = Instant::now();
+                    }
                     let _ = self.done.send(Done::Written {
                         through_seq: frozen.through_seq,
                     });
@@ -157,50 +178,88 @@ impl Flusher {
 
     fn write_all(&mut self, keys: &[(DedupKey, i64)], through_seq: u64) -> Result<(), StoreError> {
         let checkpointer = &self.checkpointer;
-        write_sorted(&mut self.conn, keys, through_seq, |conn| {
-            checkpointer.after_commit(conn);
-        })
+        write_sorted(
+            &mut self.conn,
+            keys,
+            through_seq,
+            self.segment_keys,
+            |conn| {
+                checkpointer.after_commit(conn);
+            },
+        )
     }
 
     /// Runs the next chunk of the sweep, starting one if none runs. A sweep starts a 24th of
     /// the window (1 s to 1 h) after the previous one ended, so entries outlive their window
     /// by little more than that while the table is walked only so often.
     fn sweep_chunk(&mut self) -> Result<(), StoreError> {
-        let sweep = self.sweep.get_or_insert_with(|| Sweep {
-            after: None,
-            filter: Filter::new(),
-        });
+        if self.sweep.is_none() {
+            // Planned for the keys written so far (expired ones included: an overestimate),
+            // half as many again and a segment's worth: room for the keys written before the
+            // next sweep, and for growth, so that a table growing steadily is walked only
+            // every time it has grown by half.
+            let written: i64 =
+                self.conn
+                    .query_row("SELECT coalesce(sum(keys), 0) FROM segments", [], |row| {
+                        row.get(0)
+                    })?;
+            let written = u64::try_from(written).unwrap_or(0);
+            let planned = written
+                .saturating_add(written / 2)
+                .saturating_add(self.segment_keys);
+            self.sweep = Some(Sweep {
+                after: None,
+                filter: Filter::for_keys(planned),
+                planned,
+                inserted: 0,
+            });
+        }
+        let Some(sweep) = self.sweep.as_mut() else {
+            return Ok(());
+        };
         let cutoff = window_cutoff(self.window);
-        let start = sweep.after.map(|key| key.to_vec()).unwrap_or_default();
+        let (start_segment, start_key) = sweep
+            .after
+            .map_or((-1, Vec::new()), |(segment, key)| (segment, key.to_vec()));
         let transaction = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut last = None;
         {
             let mut chunk = transaction.prepare_cached(
-                "SELECT key, received_at FROM dedup WHERE key > ?1 ORDER BY key LIMIT ?2",
+                "SELECT segment, key, received_at FROM dedup WHERE (segment, key) > (?1, ?2)
+                 ORDER BY segment, key LIMIT ?3",
             )?;
-            let mut rows = chunk.query(params![start, SWEEP_CHUNK_KEYS])?;
+            let mut rows = chunk.query(params![start_segment, start_key, SWEEP_CHUNK_KEYS])?;
             while let Some(row) = rows.next()? {
+                let segment: i64 = row.get(0)?;
                 let key = row
-                    .get_ref(0)?
+                    .get_ref(1)?
                     .as_blob()
                     .ok()
                     .and_then(|bytes| DedupKey::try_from(bytes).ok())
                     .ok_or(StoreError::Unexpected("a dedup key is not 16 bytes"))?;
-                let received_at: i64 = row.get(1)?;
+                let received_at: i64 = row.get(2)?;
                 if received_at > cutoff {
                     sweep.filter.insert(&key);
+                    sweep.inserted += 1;
                 }
-                last = Some(key);
+                last = Some((segment, key));
             }
         }
         let Some(last) = last else {
-            // The walk reached the end of the table.
+            // The walk reached the end of the table: forget the segments it left empty (but
+            // the newest, which takes the next snapshot).
+            transaction.execute(
+                "DELETE FROM segments WHERE segment < (SELECT max(segment) FROM segments)
+                 AND NOT EXISTS (SELECT 1 FROM dedup WHERE dedup.segment = segments.segment)",
+                [],
+            )?;
             transaction.commit()?;
             if let Some(sweep) = self.sweep.take() {
                 let filter = Arc::new(sweep.filter);
                 self.filter = Some(filter.clone());
+                self.filter_room = sweep.planned.saturating_sub(sweep.inserted);
                 let _ = self.done.send(Done::Filter(filter));
             }
             let pause =
@@ -209,8 +268,17 @@ impl Flusher {
             return Ok(());
         };
         let deleted = transaction
-            .prepare_cached("DELETE FROM dedup WHERE key > ?1 AND key <= ?2 AND received_at <= ?3")?
-            .execute(params![start, &last[..], cutoff])?;
+            .prepare_cached(
+                "DELETE FROM dedup WHERE (segment, key) > (?1, ?2) AND (segment, key) <= (?3, ?4)
+                 AND received_at <= ?5",
+            )?
+            .execute(params![
+                start_segment,
+                start_key,
+                last.0,
+                &last.1[..],
+                cutoff
+            ])?;
         transaction.commit()?;
         self.checkpointer.after_commit(&self.conn);
         if deleted > 0 {

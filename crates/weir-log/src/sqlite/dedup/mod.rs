@@ -8,11 +8,18 @@
 //!   log opens. So a key is still recorded exactly when its event is — in the same transaction,
 //!   as part of the row — and survives a crash.
 //! * **Disk**: `log-dedup.sqlite` beside `log.sqlite`, a derived file (its own connections and
-//!   page cache, so the log's large rows do not evict it): the `dedup` table (key →
+//!   page cache, so the log's large rows do not evict it): the `dedup` table (segment, key →
 //!   `received_at`) holds every key accepted at a seq up to `flushed_through` (in its `meta`).
 //!   `recent` is frozen once it holds `dedup_flush_keys` keys (or after `dedup_flush_interval`)
 //!   and handed to the flusher thread (`flusher`), which sorts it and writes it in key order, so
 //!   consecutive inserts share leaf pages, and advances `flushed_through` with the last chunk.
+//! * **Segments**: snapshots go into the newest *segment* until it holds
+//!   [`SEGMENT_FLUSHES`] thresholds of keys, then into a new one. Keys are random, so a
+//!   snapshot written into one key-ordered table would touch nearly every leaf page of it:
+//!   each flush would rewrite the whole table, whose size grows with the window (24 h of keys).
+//!   Within a segment it rewrites at most the segment. A lookup probes every segment
+//!   (`segments` lists them), which costs a few b-tree descents, and only when the filter
+//!   below cannot rule the key out.
 //!
 //! The file needs no fsync of its own (`synchronous=NORMAL`): if a crash loses its last
 //! commits, `flushed_through` is older and more keys are rebuilt from the log. Retention keeps
@@ -48,20 +55,35 @@ use self::flusher::{Done, Job};
 use super::codec::{self, DedupKey};
 use super::{StoreError, now_ms};
 
+/// The file's layout, as its `user_version`: 0 (never set) had no segments (a `dedup` table
+/// keyed by `key` alone), 2 has them.
+const FILE_VERSION: i64 = 2;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS dedup (
-    key         BLOB PRIMARY KEY,
-    received_at INTEGER NOT NULL
+    segment     INTEGER NOT NULL,
+    key         BLOB NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (segment, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS segments (
+    segment INTEGER PRIMARY KEY,
+    keys    INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
 ";
 const FLUSHED_THROUGH: &str = "flushed_through";
-/// Records a key; one already in the table keeps the later of the two acceptance times.
-const INSERT_KEY: &str = "INSERT INTO dedup (key, received_at) VALUES (?1, ?2)
-     ON CONFLICT (key) DO UPDATE SET received_at = max(received_at, excluded.received_at)";
+/// Records a key in a segment; one already there keeps the later of the two acceptance times.
+const INSERT_KEY: &str = "INSERT INTO dedup (segment, key, received_at) VALUES (?1, ?2, ?3)
+     ON CONFLICT (segment, key) DO UPDATE SET received_at = max(received_at, excluded.received_at)";
+/// The latest acceptance of a key, over every segment.
+const LOOKUP_KEY: &str = "SELECT max(received_at) FROM dedup
+     WHERE segment IN (SELECT segment FROM segments) AND key = ?1";
+/// A segment takes snapshots until it holds this many flush thresholds of keys: larger
+/// segments mean fewer probes per lookup, smaller ones less rewriting per flush.
+pub(crate) const SEGMENT_FLUSHES: usize = 4;
 
 /// Page cache of each of the file's two connections, in KiB.
 const CACHE_KIB: i64 = 16 * 1024;
@@ -82,6 +104,13 @@ pub(crate) struct Settings {
     pub(crate) flush_keys: usize,
     pub(crate) flush_interval: Duration,
     pub(crate) window: Duration,
+}
+
+impl Settings {
+    /// Keys a segment takes before the next snapshot starts a new one.
+    pub(crate) fn segment_keys(&self) -> u64 {
+        u64::try_from(self.flush_keys.saturating_mul(SEGMENT_FLUSHES)).unwrap_or(u64::MAX)
+    }
 }
 
 /// The dedup window as a group applies it.
@@ -124,6 +153,8 @@ pub(crate) struct DedupIndex {
     last_freeze: Instant,
     /// The flusher's filter of the keys in the table, once a sweep has ended since opening.
     filter: Option<Arc<Filter>>,
+    /// Lookups that read the table.
+    table_lookups: u64,
 }
 
 impl DedupIndex {
@@ -162,7 +193,7 @@ impl DedupIndex {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         reader.pragma_update(None, "cache_size", -CACHE_KIB)?;
-        let flusher = flusher::spawn(writer, path, settings.window)?;
+        let flusher = flusher::spawn(writer, path, settings)?;
         let index = DedupIndex {
             conn: reader,
             jobs: flusher.jobs,
@@ -175,6 +206,7 @@ impl DedupIndex {
             flush_interval: settings.flush_interval,
             last_freeze: Instant::now(),
             filter: None,
+            table_lookups: 0,
         };
         Ok((index, flusher.threads))
     }
@@ -196,11 +228,12 @@ impl DedupIndex {
             None => match self.frozen.as_ref().and_then(|frozen| frozen.keys.get(key)) {
                 Some(&at) => Some(at),
                 None if self.filter.as_ref().is_some_and(|f| !f.may_contain(key)) => None,
-                None => self
-                    .conn
-                    .prepare_cached("SELECT received_at FROM dedup WHERE key = ?1")?
-                    .query_row([&key[..]], |row| row.get::<_, i64>(0))
-                    .optional()?,
+                None => {
+                    self.table_lookups += 1;
+                    self.conn
+                        .prepare_cached(LOOKUP_KEY)?
+                        .query_row([&key[..]], |row| row.get::<_, Option<i64>>(0))?
+                }
             },
         };
         let blocks = |at: i64| {
@@ -228,6 +261,16 @@ impl DedupIndex {
     /// The last seq whose key is on disk; retention must keep the rows after it.
     pub(crate) fn flushed_through(&self) -> u64 {
         self.flushed_through
+    }
+
+    /// Size of the filter in use (0: none yet).
+    pub(crate) fn filter_bytes(&self) -> u64 {
+        self.filter.as_ref().map_or(0, |filter| filter.bytes())
+    }
+
+    /// Lookups so far that read the table.
+    pub(crate) fn table_lookups(&self) -> u64 {
+        self.table_lookups
     }
 
     /// Keys held in memory.
@@ -355,7 +398,7 @@ fn open_file(
     writer.pragma_update(None, "cache_size", -CACHE_KIB)?;
     // Checkpoints run on a thread of their own, as for the log; this is only a backstop.
     writer.pragma_update(None, "wal_autocheckpoint", 65_536)?;
-    writer.execute_batch(SCHEMA)?;
+    migrate_file(&writer)?;
     if legacy {
         copy_legacy_keys(&writer, log, head)?;
     }
@@ -420,7 +463,7 @@ fn rebuild_recent(
             rebuilt += keys.len();
             let mut sorted: Vec<(DedupKey, i64)> = keys.drain().collect();
             sorted.sort_unstable_by_key(|(key, _)| *key);
-            write_sorted(writer, &sorted, last_seq, |_| {})?;
+            write_sorted(writer, &sorted, last_seq, settings.segment_keys(), |_| {})?;
             flushed_through = last_seq;
         }
     }
@@ -435,24 +478,38 @@ fn rebuild_recent(
     Ok(flushed_through)
 }
 
-/// Writes `keys` (sorted) in transactions of [`WRITE_CHUNK_KEYS`]; the last one also sets
+/// Writes `keys` (sorted) into the newest segment — a new one if they would take it past
+/// `segment_keys` — in transactions of [`WRITE_CHUNK_KEYS`]; the last one also sets
 /// `flushed_through` to `through_seq`, so a write interrupted halfway is simply done again
 /// (upserts). `after_chunk` runs after each commit.
 fn write_sorted(
     conn: &mut Connection,
     keys: &[(DedupKey, i64)],
     through_seq: u64,
+    segment_keys: u64,
     mut after_chunk: impl FnMut(&Connection),
 ) -> Result<(), StoreError> {
     let chunks = keys.chunks(WRITE_CHUNK_KEYS);
     let count = chunks.len();
+    let segment = if keys.is_empty() {
+        0
+    } else {
+        segment_for(conn, keys.len(), segment_keys)?
+    };
     for (index, keys) in chunks.enumerate() {
         let transaction = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut insert = transaction.prepare_cached(INSERT_KEY)?;
             for (key, received_at) in keys {
-                insert.execute(params![&key[..], received_at])?;
+                insert.execute(params![segment, &key[..], received_at])?;
             }
+            let added = i64::try_from(keys.len()).map_err(|_| StoreError::TooLarge)?;
+            transaction
+                .prepare_cached(
+                    "INSERT INTO segments (segment, keys) VALUES (?1, ?2)
+                     ON CONFLICT (segment) DO UPDATE SET keys = keys + excluded.keys",
+                )?
+                .execute(params![segment, added])?;
         }
         if index + 1 == count {
             set_flushed_through(&transaction, through_seq)?;
@@ -464,6 +521,29 @@ fn write_sorted(
         set_flushed_through(conn, through_seq)?;
     }
     Ok(())
+}
+
+/// The segment `adding` keys go into: the newest, unless they would take it past
+/// `segment_keys`; then one numbered after every segment that still has rows.
+fn segment_for(conn: &Connection, adding: usize, segment_keys: u64) -> Result<i64, StoreError> {
+    let newest: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT segment, keys FROM segments ORDER BY segment DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let adding = u64::try_from(adding).unwrap_or(u64::MAX);
+    if let Some((segment, keys)) = newest
+        && u64::try_from(keys).unwrap_or(0).saturating_add(adding) <= segment_keys
+    {
+        return Ok(segment);
+    }
+    // Rows of a segment no longer listed may still be being purged: never reuse its number.
+    let next = conn
+        .prepare_cached(
+            "SELECT max(coalesce((SELECT max(segment) FROM dedup), -1),
+                        coalesce((SELECT max(segment) FROM segments), -1)) + 1",
+        )?
+        .query_row([], |row| row.get(0))?;
+    Ok(next)
 }
 
 /// Acceptances at or before this time (unix ms) are outside a `window` ending now.
@@ -485,6 +565,8 @@ fn set_flushed_through(conn: &Connection, seq: u64) -> Result<(), StoreError> {
 /// then covers every seq up to `head`.
 fn copy_legacy_keys(conn: &Connection, log: &Connection, head: u64) -> Result<(), StoreError> {
     let transaction = conn.unchecked_transaction()?;
+    let segment = segment_for(&transaction, usize::MAX, 0)?;
+    let mut copied = 0i64;
     {
         let mut insert = transaction.prepare(INSERT_KEY)?;
         let mut keys = log.prepare("SELECT key, received_at FROM dedup ORDER BY key")?;
@@ -492,10 +574,70 @@ fn copy_legacy_keys(conn: &Connection, log: &Connection, head: u64) -> Result<()
         while let Some(row) = keys.next()? {
             let key: Vec<u8> = row.get(0)?;
             let received_at: i64 = row.get(1)?;
-            insert.execute(params![key, received_at])?;
+            insert.execute(params![segment, key, received_at])?;
+            copied += 1;
         }
     }
+    if copied > 0 {
+        transaction.execute(
+            "INSERT INTO segments (segment, keys) VALUES (?1, ?2)",
+            params![segment, copied],
+        )?;
+    }
     set_flushed_through(&transaction, head)?;
+    transaction.commit()?;
+    Ok(())
+}
+
+/// Creates the file's tables, or brings a file of an older layout to [`FILE_VERSION`]: the
+/// keys of a version 1 file (no segments) become segment 0, in one transaction.
+fn migrate_file(conn: &Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version == FILE_VERSION {
+        return Ok(());
+    }
+    let transaction = conn.unchecked_transaction()?;
+    if version > FILE_VERSION {
+        // Written by a later Weir: the file is derived, so start it afresh (its
+        // `flushed_through` goes too, and the keys are rebuilt from the log).
+        tracing::warn!(
+            version,
+            "dedup index: the file has a newer layout; rebuilding it"
+        );
+        transaction.execute_batch(
+            "DROP TABLE IF EXISTS dedup; DROP TABLE IF EXISTS segments; DROP TABLE IF EXISTS meta;",
+        )?;
+    }
+    let unsegmented = version < FILE_VERSION
+        && transaction
+            .prepare("SELECT 1 FROM pragma_table_info('dedup') WHERE name = 'key'")?
+            .exists([])?
+        && !transaction
+            .prepare("SELECT 1 FROM pragma_table_info('dedup') WHERE name = 'segment'")?
+            .exists([])?;
+    if unsegmented {
+        transaction.execute_batch("ALTER TABLE dedup RENAME TO dedup_v1")?;
+    }
+    transaction.execute_batch(SCHEMA)?;
+    if unsegmented {
+        let copied = transaction.execute(
+            "INSERT INTO dedup (segment, key, received_at)
+             SELECT 0, key, received_at FROM dedup_v1 ORDER BY key",
+            [],
+        )?;
+        if copied > 0 {
+            transaction.execute(
+                "INSERT INTO segments (segment, keys) VALUES (0, ?1)",
+                [i64::try_from(copied).map_err(|_| StoreError::TooLarge)?],
+            )?;
+        }
+        transaction.execute_batch("DROP TABLE dedup_v1")?;
+        tracing::info!(
+            keys = copied,
+            "dedup index: moved the keys of the file into segment 0"
+        );
+    }
+    transaction.pragma_update(None, "user_version", FILE_VERSION)?;
     transaction.commit()?;
     Ok(())
 }
