@@ -519,6 +519,29 @@ fn health_readiness_and_metrics() {
     }
 }
 
+/// An event without a `messageId` gets a generated one, unique by construction: it is stored
+/// but not recorded in the dedup index (event-model §5), while a client's id is.
+#[test]
+fn generated_message_ids_are_not_recorded_for_dedup() {
+    let server = TestServer::start();
+    let response = server.post_events(
+        "/v1/events",
+        r#"[{"type":"track","userId":"u","event":"a"},{"type":"track","userId":"u","event":"b"},
+            {"type":"track","userId":"u","event":"c","messageId":"m-1"}]"#,
+    );
+    assert_eq!(response.status, 200);
+    let metrics = server.send(&Request::new("GET", "/metrics")).text();
+    for expected in [
+        "weir_log_events_appended_total 3",
+        "weir_log_dedup_memory_keys 1\n",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "missing {expected:?} in\n{metrics}"
+        );
+    }
+}
+
 /// 32 clients at once; every acknowledged event is in the log exactly once, resent
 /// duplicates included.
 #[test]

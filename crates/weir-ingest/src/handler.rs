@@ -300,6 +300,8 @@ impl Ingest {
             match outcome {
                 Outcome::Accepted(event) => {
                     let message_id = event.message_id.clone();
+                    // A generated id is unique: recording it would only cost the index.
+                    let dedup = !event.message_id_generated;
                     appended.push((index, message_id.clone()));
                     let json = event.to_canonical_json();
                     let payload = if live.is_some() {
@@ -316,7 +318,7 @@ impl Ingest {
                         message_id,
                         received_at_ms,
                         payload,
-                        dedup: true,
+                        dedup,
                     });
                 }
                 Outcome::Rejected(rejection) => {

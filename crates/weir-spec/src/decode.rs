@@ -305,6 +305,7 @@ fn apply_rules(
         (_, Some(_)) => return Err(EventError::NotPermitted("groupId", event_type)),
     }
     // B11: messageId.
+    let message_id_generated = m.message_id.is_none();
     let message_id = m.message_id.take().unwrap_or_else(|| new_uuid("weir-"));
     // B12: name.
     if !matches!(event_type, Page | ScreenType) && m.name.is_some() {
@@ -379,6 +380,7 @@ fn apply_rules(
         event: m.event.take(),
         group_id: m.group_id.take(),
         message_id,
+        message_id_generated,
         name: m.name.take(),
         properties,
         received_at,

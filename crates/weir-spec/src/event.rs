@@ -92,8 +92,9 @@ impl<'de> Deserialize<'de> for RawJson {
     }
 }
 
-/// A normalised event.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A normalised event. Two events are equal when their canonical forms are: equality ignores
+/// `message_id_generated`, which is not part of it.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Event {
     pub connection_id: String,
@@ -105,6 +106,12 @@ pub struct Event {
     pub event: Option<String>,
     pub group_id: Option<String>,
     pub message_id: String,
+    /// Whether Weir generated `message_id` because the event had none (`weir-` + UUIDv4):
+    /// unique by construction, such an id takes no part in duplicate detection
+    /// (`event-model.md` §5). Not part of the canonical form (an event read back from it says
+    /// `false`) nor of equality.
+    #[serde(skip)]
+    pub message_id_generated: bool,
     pub name: Option<String>,
     pub properties: Option<RawJson>,
     pub received_at: Timestamp,
@@ -116,6 +123,51 @@ pub struct Event {
     pub event_type: EventType,
     pub previous_id: Option<String>,
     pub user_id: Option<String>,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        // Destructured, so that a new field cannot be left out unnoticed.
+        let Event {
+            connection_id,
+            anonymous_id,
+            channel,
+            category,
+            context,
+            event,
+            group_id,
+            message_id,
+            message_id_generated: _,
+            name,
+            properties,
+            received_at,
+            sent_at,
+            original_timestamp,
+            timestamp,
+            traits,
+            event_type,
+            previous_id,
+            user_id,
+        } = self;
+        *connection_id == other.connection_id
+            && *anonymous_id == other.anonymous_id
+            && *channel == other.channel
+            && *category == other.category
+            && *context == other.context
+            && *event == other.event
+            && *group_id == other.group_id
+            && *message_id == other.message_id
+            && *name == other.name
+            && *properties == other.properties
+            && *received_at == other.received_at
+            && *sent_at == other.sent_at
+            && *original_timestamp == other.original_timestamp
+            && *timestamp == other.timestamp
+            && *traits == other.traits
+            && *event_type == other.event_type
+            && *previous_id == other.previous_id
+            && *user_id == other.user_id
+    }
 }
 
 /// `context`: every member optional; an all-absent context is omitted from the JSON.
