@@ -18,8 +18,9 @@ pub(crate) const BITS_PER_KEY: u64 = 10;
 const PROBES: u64 = 7;
 /// The smallest filter: 2^20 bits (128 KiB).
 const MIN_BITS: u64 = 1 << 20;
-/// The largest: 2^30 bits (128 MiB), for a billion keys in the window.
-const MAX_BITS: u64 = 1 << 30;
+/// The largest: 2^28 bits (32 MiB), planned for 27 million keys; with more keys in the window
+/// lookups read the file more often. A sweep holds two filters, so 64 MiB at most.
+const MAX_BITS: u64 = 1 << 28;
 
 /// Keys are SHA-256 prefixes, uniformly random, so their own bytes serve as the two hashes of
 /// double hashing.
