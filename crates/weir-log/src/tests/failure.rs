@@ -8,9 +8,21 @@ use bytes::Bytes;
 use super::{data_dir, event, eventually, open_with, seqs};
 use crate::{AppendEvent, EventLog, LogConfig, LogError};
 
+/// An event with a 256 KiB payload that does not compress (row bodies are stored LZ4
+/// compressed), so that storing it needs new pages.
 fn big(message_id: &str) -> AppendEvent {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let noise = (0..256 * 1024)
+        .map(|_| {
+            // xorshift64
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect::<Vec<u8>>();
     let mut event = event(message_id);
-    event.payload = Bytes::from(vec![b'x'; 256 * 1024]);
+    event.payload = Bytes::from(noise);
     event
 }
 
