@@ -567,3 +567,59 @@ async fn the_filter_grows_with_the_keys_on_disk() {
     eventually(|| async { log.stats().dedup_filter_bytes() > first }).await;
     log.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_clean_stop_saves_the_filter_for_the_next_open() {
+    let dir = data_dir();
+    let sent = ids("a", 30);
+    let log = open_with(&dir, flushing_every(4));
+    append_each(&log, &sent).await;
+    eventually(|| async { log.stats().dedup_filter_bytes() > 0 }).await;
+    log.close().await.unwrap();
+    let saved = dir.path.with_file_name("log-dedup.filter");
+    assert!(saved.exists());
+
+    let log = open_with(&dir, flushing_every(4));
+    assert!(!saved.exists(), "read once, then removed");
+    let statuses = log.append(vec![event("new")]).await.unwrap();
+    assert_eq!(seqs(&statuses), [Some(31)]);
+    assert!(
+        log.stats().dedup_filter_bytes() > 0,
+        "the filter is there at once, without a sweep"
+    );
+    assert_eq!(log.stats().dedup_table_lookups(), 0);
+    assert!(
+        append_each(&log, &sent)
+            .await
+            .iter()
+            .all(|s| *s == Duplicate)
+    );
+    log.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_saved_filter_from_another_state_of_the_file_is_not_used() {
+    let dir = data_dir();
+    let saved = dir.path.with_file_name("log-dedup.filter");
+    // A filter saved when the file was empty ...
+    let log = open_with(&dir, flushing_every(4));
+    eventually(|| async { log.stats().dedup_filter_bytes() > 0 }).await;
+    log.close().await.unwrap();
+    let empty_filter = std::fs::read(&saved).unwrap();
+    // ... put back after 30 keys went into the file: using it would miss them all.
+    let sent = ids("a", 30);
+    let log = open_with(&dir, flushing_every(4));
+    append_each(&log, &sent).await;
+    log.close().await.unwrap();
+    std::fs::write(&saved, empty_filter).unwrap();
+
+    let log = open_with(&dir, flushing_every(4));
+    assert!(!saved.exists());
+    assert!(
+        append_each(&log, &sent)
+            .await
+            .iter()
+            .all(|s| *s == Duplicate)
+    );
+    log.close().await.unwrap();
+}

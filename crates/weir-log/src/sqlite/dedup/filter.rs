@@ -8,9 +8,13 @@
 //! costs a probe of every segment, so the rate of those must stay low however long the
 //! window. Past its size a filter gets slower (more probes), never wrong.
 
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::DedupKey;
+
+/// First bytes of a saved filter file.
+const MAGIC: &[u8; 8] = b"WEIRBLM1";
 
 /// With [`PROBES`] probes, a filter at its planned load answers "maybe" for a key it does not
 /// hold about 0.8 % of the time (0.1 % at two thirds of it, 5 % at 1.5 times).
@@ -46,6 +50,47 @@ impl Filter {
     /// The filter's size in bytes.
     pub(crate) fn bytes(&self) -> u64 {
         self.bits / 8
+    }
+
+    /// Writes the filter with `header` (three numbers the caller gives meaning to).
+    pub(crate) fn save(&self, out: &mut impl Write, header: [u64; 3]) -> std::io::Result<()> {
+        out.write_all(MAGIC)?;
+        for number in header.into_iter().chain([self.bits]) {
+            out.write_all(&number.to_le_bytes())?;
+        }
+        for word in &self.words {
+            out.write_all(&word.load(Ordering::Relaxed).to_le_bytes())?;
+        }
+        out.flush()
+    }
+
+    /// Reads a filter [`Filter::save`] wrote, with its header; `None` if it is not one.
+    pub(crate) fn load(input: &mut impl Read) -> Option<(Filter, [u64; 3])> {
+        let mut magic = [0u8; 8];
+        input.read_exact(&mut magic).ok()?;
+        if &magic != MAGIC {
+            return None;
+        }
+        let mut number = || {
+            let mut bytes = [0u8; 8];
+            input.read_exact(&mut bytes).ok()?;
+            Some(u64::from_le_bytes(bytes))
+        };
+        let header = [number()?, number()?, number()?];
+        let bits = number()?;
+        if !(MIN_BITS..=MAX_BITS).contains(&bits) || bits % 64 != 0 {
+            return None;
+        }
+        let mut words = Vec::with_capacity(usize::try_from(bits / 64).ok()?);
+        let mut bytes = [0u8; 8];
+        for _ in 0..bits / 64 {
+            input.read_exact(&mut bytes).ok()?;
+            words.push(AtomicU64::new(u64::from_le_bytes(bytes)));
+        }
+        if input.read(&mut bytes).ok()? != 0 {
+            return None;
+        }
+        Some((Filter { words, bits }, header))
     }
 
     fn positions(&self, key: &DedupKey) -> impl Iterator<Item = u64> + use<> {
@@ -104,6 +149,32 @@ mod tests {
             .count();
         // About 0.8 % expected; well under 2 %.
         assert!(false_positives < 4_000, "{false_positives} false positives");
+    }
+
+    #[test]
+    fn a_saved_filter_loads_identical_and_damage_is_refused() {
+        let filter = Filter::for_keys(150_000);
+        for index in 0..1_000 {
+            filter.insert(&key(index));
+        }
+        let mut saved = Vec::new();
+        filter.save(&mut saved, [7, 8, 9]).unwrap();
+        let (loaded, header) = Filter::load(&mut saved.as_slice()).unwrap();
+        assert_eq!(header, [7, 8, 9]);
+        assert_eq!(loaded.bytes(), filter.bytes());
+        assert!((0..1_000).all(|index| loaded.may_contain(&key(index))));
+        let same = (0..100_000)
+            .all(|index| loaded.may_contain(&key(index)) == filter.may_contain(&key(index)));
+        assert!(same);
+
+        let truncated = &saved[..saved.len() - 8];
+        let mut longer = saved.clone();
+        longer.push(0);
+        let mut magic = saved.clone();
+        magic[0] = b'X';
+        for damaged in [truncated, &longer[..], &magic[..], &[][..]] {
+            assert!(Filter::load(&mut &damaged[..]).is_none());
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! So neither the table's writes nor their checkpoints (on a thread of their own) delay a
 //! group commit.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::filter::Filter;
-use super::{DedupKey, Frozen, Settings, window_cutoff, write_sorted};
+use super::{
+    DedupKey, Frozen, SavedFilter, Settings, file_flushed_through, filter_path_for, window_cutoff,
+    write_sorted,
+};
 use crate::sqlite::StoreError;
 use crate::sqlite::checkpoint::Checkpointer;
 
@@ -55,6 +58,7 @@ pub(crate) fn spawn(
     conn: Connection,
     path: &Path,
     settings: Settings,
+    saved: Option<SavedFilter>,
 ) -> Result<Started, StoreError> {
     let (checkpointer, checkpoint_thread) = Checkpointer::spawn(path, "weir-log-dedup-ckpt")?;
     let (jobs, job_receiver) = std::sync::mpsc::channel();
@@ -64,10 +68,17 @@ pub(crate) fn spawn(
         checkpointer,
         window: settings.window,
         segment_keys: settings.segment_keys(),
-        filter: None,
-        filter_room: 0,
+        filter: saved.as_ref().map(|saved| saved.filter.clone()),
+        filter_planned: saved.as_ref().map_or(0, |saved| saved.planned),
+        filter_room: saved.as_ref().map_or(0, |saved| saved.room),
         sweep: None,
-        next_sweep: Instant::now(),
+        // With a saved filter, the first sweep can wait its turn.
+        next_sweep: if saved.is_some() {
+            Instant::now() + sweep_pause(settings.window)
+        } else {
+            Instant::now()
+        },
+        filter_path: filter_path_for(path),
         done: done_sender,
     };
     let thread = std::thread::Builder::new()
@@ -89,9 +100,12 @@ struct Flusher {
     segment_keys: u64,
     /// The filter the log writer uses, once a sweep has ended.
     filter: Option<Arc<Filter>>,
-    /// Keys `filter` can still take before it is past the load it was planned for; at 0 the
-    /// next sweep starts at once, to plan a larger one.
+    /// The keys `filter` was planned for, and those it can still take before it is past that
+    /// load; at 0 the next sweep starts at once, to plan a larger one.
+    filter_planned: u64,
     filter_room: u64,
+    /// Where `filter` is saved when the flusher stops.
+    filter_path: PathBuf,
     sweep: Option<Sweep>,
     /// When the next sweep may start.
     next_sweep: Instant,
@@ -128,6 +142,36 @@ impl Flusher {
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+        }
+        self.save_filter();
+    }
+
+    /// Saves the filter (which holds every key of the file) with the file's `flushed_through`,
+    /// for the next open; written to a temporary file and renamed, so a crash halfway leaves
+    /// no partial one.
+    fn save_filter(&self) {
+        let Some(filter) = &self.filter else {
+            return;
+        };
+        let saved_at = match file_flushed_through(&self.conn) {
+            Ok(seq) => seq,
+            Err(error) => {
+                error.into_log_error("saving the dedup filter");
+                return;
+            }
+        };
+        let temporary = self.filter_path.with_extension("filter.tmp");
+        let written = std::fs::File::create(&temporary).and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            filter.save(&mut out, [saved_at, self.filter_planned, self.filter_room])?;
+            out.into_inner()
+                .map_err(|error| error.into_error())?
+                .sync_all()?;
+            std::fs::rename(&temporary, &self.filter_path)
+        });
+        if let Err(error) = written {
+            tracing::warn!(%error, "cannot save the dedup filter; the next open rebuilds it");
+            let _ = std::fs::remove_file(&temporary);
         }
     }
 
@@ -259,12 +303,11 @@ impl Flusher {
             if let Some(sweep) = self.sweep.take() {
                 let filter = Arc::new(sweep.filter);
                 self.filter = Some(filter.clone());
+                self.filter_planned = sweep.planned;
                 self.filter_room = sweep.planned.saturating_sub(sweep.inserted);
                 let _ = self.done.send(Done::Filter(filter));
             }
-            let pause =
-                (self.window / 24).clamp(Duration::from_secs(1), Duration::from_secs(3_600));
-            self.next_sweep = Instant::now() + pause;
+            self.next_sweep = Instant::now() + sweep_pause(self.window);
             return Ok(());
         };
         let deleted = transaction
@@ -287,4 +330,9 @@ impl Flusher {
         sweep.after = Some(last);
         Ok(())
     }
+}
+
+/// The rest between two sweeps: a 24th of the window, 1 s to 1 h.
+fn sweep_pause(window: Duration) -> Duration {
+    (window / 24).clamp(Duration::from_secs(1), Duration::from_secs(3_600))
 }

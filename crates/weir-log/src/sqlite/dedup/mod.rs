@@ -33,8 +33,9 @@
 //! (`filter`) of the table's keys, so that a new id (nearly every id) reads no page. The
 //! flusher inserts a snapshot's keys into it before reporting the snapshot written (until
 //! then the snapshot answers lookups), and its sweep rebuilds the filter from the table now
-//! and then, so purged keys leave it; until the first sweep after opening has ended there is
-//! no filter and every lookup reads the table. Memory is bounded by three flush thresholds of keys plus two filters: when `recent`
+//! and then, so purged keys leave it. The flusher saves the filter when it stops and the next
+//! open loads it (`log-dedup.filter`); after a crash there is none, and until the first sweep
+//! has ended every lookup reads the table (probing every segment). Memory is bounded by three flush thresholds of keys plus two filters: when `recent`
 //! reaches twice the threshold before the flusher has written `frozen`, the log writer waits
 //! for it (backpressure on appends).
 
@@ -96,6 +97,45 @@ const CLOSE_WAIT: Duration = Duration::from_secs(60);
 /// The file of the on-disk level for the log at `log_path`.
 pub(crate) fn path_for(log_path: &Path) -> PathBuf {
     log_path.with_file_name("log-dedup.sqlite")
+}
+
+/// Where the flusher saves the filter when it stops, beside the file at `dedup_path`: the
+/// next open loads it instead of walking the file to rebuild it (seconds per ten million keys,
+/// during which every lookup of a new key would probe every segment). It is used only if it
+/// was saved at the file's current `flushed_through`, and removed once read, so a crash never
+/// leaves one behind that misses keys written later.
+pub(crate) fn filter_path_for(dedup_path: &Path) -> PathBuf {
+    dedup_path.with_file_name("log-dedup.filter")
+}
+
+/// A filter read back from [`filter_path_for`]: it holds every key of the file.
+#[derive(Debug)]
+pub(crate) struct SavedFilter {
+    pub(crate) filter: Arc<Filter>,
+    /// The keys it was planned for, and the room it had left.
+    pub(crate) planned: u64,
+    pub(crate) room: u64,
+}
+
+/// Reads and removes the saved filter; keeps it only if it was saved at `flushed_through`.
+fn take_saved_filter(dedup_path: &Path, flushed_through: u64) -> Option<SavedFilter> {
+    let path = filter_path_for(dedup_path);
+    let file = std::fs::File::open(&path).ok()?;
+    let loaded = Filter::load(&mut std::io::BufReader::new(file));
+    if let Err(error) = std::fs::remove_file(&path) {
+        tracing::warn!(%error, path = %path.display(), "cannot remove the saved dedup filter");
+        return None;
+    }
+    match loaded {
+        Some((filter, [saved_at, planned, room])) if saved_at == flushed_through => {
+            Some(SavedFilter {
+                filter: Arc::new(filter),
+                planned,
+                room,
+            })
+        }
+        _ => None,
+    }
 }
 
 /// How the index is configured.
@@ -185,15 +225,23 @@ impl DedupIndex {
             }
             opened => opened?,
         };
+        let saved = take_saved_filter(path, flushed_through);
         let mut index_keys = HashMap::new();
-        let flushed_through =
-            rebuild_recent(&mut writer, log, flushed_through, settings, &mut index_keys)?;
+        let flushed_through = rebuild_recent(
+            &mut writer,
+            log,
+            flushed_through,
+            settings,
+            &mut index_keys,
+            saved.as_ref().map(|saved| &*saved.filter),
+        )?;
         let reader = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         reader.pragma_update(None, "cache_size", -CACHE_KIB)?;
-        let flusher = flusher::spawn(writer, path, settings)?;
+        let filter = saved.as_ref().map(|saved| saved.filter.clone());
+        let flusher = flusher::spawn(writer, path, settings, saved)?;
         let index = DedupIndex {
             conn: reader,
             jobs: flusher.jobs,
@@ -205,7 +253,7 @@ impl DedupIndex {
             flush_keys: settings.flush_keys,
             flush_interval: settings.flush_interval,
             last_freeze: Instant::now(),
-            filter: None,
+            filter,
             table_lookups: 0,
         };
         Ok((index, flusher.threads))
@@ -402,15 +450,7 @@ fn open_file(
     if legacy {
         copy_legacy_keys(&writer, log, head)?;
     }
-    let flushed_through: Option<i64> = writer
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [FLUSHED_THROUGH],
-            |row| row.get(0),
-        )
-        .optional()?;
-    let flushed_through = u64::try_from(flushed_through.unwrap_or(0))
-        .ok()
+    let flushed_through = Some(file_flushed_through(&writer)?)
         .filter(|&seq| seq <= head)
         .unwrap_or(0);
     Ok((writer, flushed_through))
@@ -426,13 +466,15 @@ fn is_damaged(error: &rusqlite::Error) -> bool {
 
 /// Loads into `keys` the unexpired keys of the log rows after `flushed_through`; whenever
 /// they reach the flush threshold they are written to the file at once (so memory stays
-/// bounded however much there is to rebuild). Returns the new `flushed_through`.
+/// bounded however much there is to rebuild), and into `filter` if there is one. Returns the
+/// new `flushed_through`.
 fn rebuild_recent(
     writer: &mut Connection,
     log: &Connection,
     mut flushed_through: u64,
     settings: Settings,
     keys: &mut HashMap<DedupKey, i64>,
+    filter: Option<&Filter>,
 ) -> Result<u64, StoreError> {
     let after = i64::try_from(flushed_through).map_err(|_| StoreError::TooLarge)?;
     let cutoff = window_cutoff(settings.window);
@@ -464,6 +506,11 @@ fn rebuild_recent(
             let mut sorted: Vec<(DedupKey, i64)> = keys.drain().collect();
             sorted.sort_unstable_by_key(|(key, _)| *key);
             write_sorted(writer, &sorted, last_seq, settings.segment_keys(), |_| {})?;
+            if let Some(filter) = filter {
+                for (key, _) in &sorted {
+                    filter.insert(key);
+                }
+            }
             flushed_through = last_seq;
         }
     }
@@ -549,6 +596,18 @@ fn segment_for(conn: &Connection, adding: usize, segment_keys: u64) -> Result<i6
 /// Acceptances at or before this time (unix ms) are outside a `window` ending now.
 fn window_cutoff(window: Duration) -> i64 {
     now_ms().saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The file's `flushed_through` (0 when unset).
+fn file_flushed_through(conn: &Connection) -> Result<u64, StoreError> {
+    let seq: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [FLUSHED_THROUGH],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(u64::try_from(seq.unwrap_or(0)).unwrap_or(0))
 }
 
 fn set_flushed_through(conn: &Connection, seq: u64) -> Result<(), StoreError> {
