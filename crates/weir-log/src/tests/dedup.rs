@@ -438,7 +438,7 @@ fn dedup_file_value(dir: &DataDir, sql: &str) -> i64 {
 #[tokio::test]
 async fn ids_stay_duplicates_across_many_segments() {
     let dir = data_dir();
-    // Every snapshot of 3 keys; a segment takes 4 thresholds (12 keys), then a new one starts.
+    // Every snapshot of 3 keys, each in a segment of its own.
     let sent = ids("a", 60);
     let log = open_with(&dir, flushing_every(3));
     append_each(&log, &sent).await;
@@ -533,7 +533,7 @@ async fn the_sweep_forgets_segments_whose_keys_all_expired() {
             .unwrap();
     }
     log.append(vec![event("fresh")]).await.unwrap();
-    // Snapshots of a key or two, segments of 4 keys: the old keys filled several segments.
+    // Snapshots of a key or two, each in a segment of its own: the old keys filled several.
     eventually(|| async {
         log.stats().dedup_memory_keys() == 0
             && dedup_file_value(&dir, "SELECT count(*) FROM dedup") == 1

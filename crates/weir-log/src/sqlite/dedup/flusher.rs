@@ -269,6 +269,7 @@ impl Flusher {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut last = None;
+        let mut expired = 0usize;
         {
             let mut chunk = transaction.prepare_cached(
                 "SELECT segment, key, received_at FROM dedup WHERE (segment, key) > (?1, ?2)
@@ -287,6 +288,8 @@ impl Flusher {
                 if received_at > cutoff {
                     sweep.filter.insert(&key);
                     sweep.inserted += 1;
+                } else {
+                    expired += 1;
                 }
                 last = Some((segment, key));
             }
@@ -310,18 +313,24 @@ impl Flusher {
             self.next_sweep = Instant::now() + sweep_pause(self.window);
             return Ok(());
         };
-        let deleted = transaction
-            .prepare_cached(
-                "DELETE FROM dedup WHERE (segment, key) > (?1, ?2) AND (segment, key) <= (?3, ?4)
-                 AND received_at <= ?5",
-            )?
-            .execute(params![
-                start_segment,
-                start_key,
-                last.0,
-                &last.1[..],
-                cutoff
-            ])?;
+        // Most chunks hold nothing expired (a sweep for a larger filter comes long before the
+        // window ends): those are only read.
+        let deleted = if expired == 0 {
+            0
+        } else {
+            transaction
+                .prepare_cached(
+                    "DELETE FROM dedup WHERE (segment, key) > (?1, ?2)
+                     AND (segment, key) <= (?3, ?4) AND received_at <= ?5",
+                )?
+                .execute(params![
+                    start_segment,
+                    start_key,
+                    last.0,
+                    &last.1[..],
+                    cutoff
+                ])?
+        };
         transaction.commit()?;
         self.checkpointer.after_commit(&self.conn);
         if deleted > 0 {
