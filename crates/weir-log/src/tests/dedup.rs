@@ -623,3 +623,32 @@ async fn a_saved_filter_from_another_state_of_the_file_is_not_used() {
     );
     log.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_latest_acceptance_of_an_id_counts_across_segments() {
+    let dir = data_dir();
+    let window_ms = 3_600_000;
+    let config = LogConfig {
+        dedup_window: Duration::from_millis(window_ms as u64),
+        ..flushing_every(1)
+    };
+    let log = open_with(&dir, config);
+    let on_disk = || async { log.stats().dedup_memory_keys() == 0 };
+    let append = |received_at| log.append(vec![event_on(CONNECTION, "a", received_at)]);
+    // Accepted at t, and again a window later (by `received_at`): two segments hold the id.
+    let t = now_ms();
+    append(t).await.unwrap();
+    eventually(on_disk).await;
+    assert_eq!(seqs(&append(t + window_ms).await.unwrap()), [Some(2)]);
+    eventually(on_disk).await;
+    assert_eq!(
+        dedup_file_value(&dir, "SELECT count(DISTINCT segment) FROM dedup"),
+        2
+    );
+    assert_eq!(
+        append(t + window_ms + 1).await.unwrap(),
+        [Duplicate],
+        "within the window of the newer acceptance, in the newer segment"
+    );
+    log.close().await.unwrap();
+}
