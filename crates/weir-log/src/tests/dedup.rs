@@ -199,6 +199,11 @@ fn remove_dedup_file(dir: &DataDir) {
     }
 }
 
+/// Appends every id again, each in its own call: whether every one was a duplicate.
+async fn all_duplicates(log: &SqliteLog, ids: &[String]) -> bool {
+    append_each(log, ids).await.iter().all(|s| *s == Duplicate)
+}
+
 /// Appends every id in its own call; returns the statuses.
 async fn append_each(log: &SqliteLog, ids: &[String]) -> Vec<AppendStatus> {
     let mut statuses = Vec::new();
@@ -219,10 +224,7 @@ async fn ids_stay_duplicates_after_moving_to_the_on_disk_index() {
             .all(Option::is_some)
     );
     assert!(
-        append_each(&log, &first)
-            .await
-            .iter()
-            .all(|s| *s == Duplicate),
+        all_duplicates(&log, &first).await,
         "duplicates whether their key is in memory, being flushed or on disk"
     );
     log.close().await.unwrap();
@@ -257,10 +259,7 @@ async fn ids_only_in_memory_are_recovered_from_the_log_after_a_crash() {
         let log = open_with(&dir, flushing_every(flush_keys));
         assert_eq!(log.head(), 50);
         assert!(
-            append_each(&log, &sent)
-                .await
-                .iter()
-                .all(|s| *s == Duplicate),
+            all_duplicates(&log, &sent).await,
             "flush_keys {flush_keys}: every acknowledged id is still known"
         );
         assert_eq!(
@@ -300,12 +299,7 @@ async fn a_version_1_log_is_migrated_with_its_keys() {
 
     let log = open(&dir);
     assert_eq!(log.head(), 3);
-    assert!(
-        append_each(&log, &sent)
-            .await
-            .iter()
-            .all(|s| *s == Duplicate)
-    );
+    assert!(all_duplicates(&log, &sent).await);
     log.close().await.unwrap();
     let conn = rusqlite::Connection::open(&dir.path).unwrap();
     let version: i64 = conn
@@ -330,12 +324,7 @@ async fn a_lost_dedup_file_is_rebuilt_from_the_log() {
     log.close().await.unwrap();
     remove_dedup_file(&dir);
     let log = open_with(&dir, flushing_every(4));
-    assert!(
-        append_each(&log, &sent)
-            .await
-            .iter()
-            .all(|s| *s == Duplicate)
-    );
+    assert!(all_duplicates(&log, &sent).await);
     log.close().await.unwrap();
 }
 
@@ -412,12 +401,7 @@ async fn a_damaged_dedup_file_is_replaced_and_rebuilt_from_the_log() {
     .unwrap();
 
     let log = open(&dir);
-    assert!(
-        append_each(&log, &sent)
-            .await
-            .iter()
-            .all(|s| *s == Duplicate)
-    );
+    assert!(all_duplicates(&log, &sent).await);
     assert_eq!(
         seqs(&log.append(vec![event("b")]).await.unwrap()),
         [Some(11)]
@@ -457,10 +441,7 @@ async fn ids_stay_duplicates_across_many_segments() {
     eventually(|| async { log.stats().dedup_filter_bytes() > 0 }).await;
     let lookups = log.stats().dedup_table_lookups();
     assert!(
-        append_each(&log, &sent)
-            .await
-            .iter()
-            .all(|s| *s == Duplicate),
+        all_duplicates(&log, &sent).await,
         "keys in every segment are found"
     );
     let fresh = ids("b", 100);
@@ -501,12 +482,7 @@ async fn a_dedup_file_without_segments_is_migrated_with_its_keys() {
     }
 
     let log = open(&dir);
-    assert!(
-        append_each(&log, &sent)
-            .await
-            .iter()
-            .all(|s| *s == Duplicate)
-    );
+    assert!(all_duplicates(&log, &sent).await);
     log.close().await.unwrap();
     assert_eq!(dedup_file_value(&dir, "PRAGMA user_version"), 2);
     assert_eq!(
@@ -588,12 +564,7 @@ async fn a_clean_stop_saves_the_filter_for_the_next_open() {
         "the filter is there at once, without a sweep"
     );
     assert_eq!(log.stats().dedup_table_lookups(), 0);
-    assert!(
-        append_each(&log, &sent)
-            .await
-            .iter()
-            .all(|s| *s == Duplicate)
-    );
+    assert!(all_duplicates(&log, &sent).await);
     log.close().await.unwrap();
 }
 
@@ -615,12 +586,7 @@ async fn a_saved_filter_from_another_state_of_the_file_is_not_used() {
 
     let log = open_with(&dir, flushing_every(4));
     assert!(!saved.exists());
-    assert!(
-        append_each(&log, &sent)
-            .await
-            .iter()
-            .all(|s| *s == Duplicate)
-    );
+    assert!(all_duplicates(&log, &sent).await);
     log.close().await.unwrap();
 }
 
