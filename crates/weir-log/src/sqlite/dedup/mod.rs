@@ -93,8 +93,11 @@ const LOOKUP_KEY: &str = "SELECT received_at FROM dedup
 /// 12–15 % more writes per event.
 pub(crate) const SEGMENT_FLUSHES: usize = 1;
 
-/// Page cache of each of the file's two connections, in KiB.
-const CACHE_KIB: i64 = 16 * 1024;
+/// Page cache of each of the file's two connections, in KiB. Small: a flush appends to a fresh
+/// segment, a sweep reads in order, and the filter spares nearly every lookup; at 16 MiB the
+/// caches filled as the file grew and held 55–65 MiB more of the server's peak RSS after a
+/// minute of load (`cargo xtask bench ingest --warm-up 60`), for no measurable speed.
+const CACHE_KIB: i64 = 4 * 1024;
 /// Keys written per transaction when writing a snapshot.
 const WRITE_CHUNK_KEYS: usize = 16_384;
 /// How long closing waits for the flusher to write what is in memory (the next open would
