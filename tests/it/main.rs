@@ -11,6 +11,7 @@ mod admin;
 mod cli;
 mod ingest;
 mod live;
+mod metrics;
 mod pipeline;
 mod sdk;
 mod smoke;
