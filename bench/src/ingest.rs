@@ -18,7 +18,7 @@
 mod baseline;
 mod client;
 mod metrics;
-mod procfs;
+pub(crate) mod procfs;
 mod request;
 
 use std::os::unix::process::ExitStatusExt as _;

@@ -181,19 +181,22 @@ fn print_report(imports: &[(&str, ImportResult)], latency: Option<&LatencyResult
             first.fill.as_secs_f64()
         );
         println!(
-            "| warehouse | engine: log → rows | events/s | write_events alone | events/s | engine ÷ alone |"
+            "| warehouse | engine: log → rows | events/s | write_events alone | events/s | engine ÷ alone | Weir CPU per event: engine / alone |"
         );
-        println!("|---|---:|---:|---:|---:|---:|");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
         for (label, result) in imports {
             let engine = rate(result.events, result.engine);
             let direct = rate(result.events, result.direct);
+            let micros = |cpu: Duration| cpu.as_secs_f64() * 1e6 / result.events as f64;
             println!(
-                "| {label} | {:.2} s | {} | {:.2} s | {} | {:.2} |",
+                "| {label} | {:.2} s | {} | {:.2} s | {} | {:.2} | {:.1} / {:.1} µs |",
                 result.engine.as_secs_f64(),
                 thousands(engine),
                 result.direct.as_secs_f64(),
                 thousands(direct),
-                engine / direct
+                engine / direct,
+                micros(result.engine_cpu),
+                micros(result.direct_cpu)
             );
         }
     }

@@ -52,6 +52,13 @@ pub(crate) fn threads(pid: &str, clock_ticks: u64) -> Result<BTreeMap<u32, Threa
     Ok(threads)
 }
 
+/// CPU time (user + system) of this whole process so far, threads that ended included.
+pub(crate) fn process_cpu(clock_ticks: u64) -> Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
+    let times = parse_stat(&stat, clock_ticks).context("parsing /proc/self/stat")?;
+    Ok(times.user + times.system)
+}
+
 /// `pid (comm) state … utime stime …`: fields 14 and 15, in clock ticks.
 fn parse_stat(stat: &str, clock_ticks: u64) -> Option<ThreadTimes> {
     let open = stat.find('(')?;

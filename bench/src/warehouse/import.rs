@@ -19,6 +19,7 @@ use weir_pipeline::{Engine, EngineConfig, WAREHOUSE_FILE, WarehouseTargets};
 use weir_spec::{Compat, Event, EventScope, Limits, Outcome, Request, Route, Timestamp};
 use weir_warehouse::{PostgresWarehouse, SqliteWarehouse, Warehouse};
 
+use crate::ingest::procfs;
 use crate::spec::batch;
 
 /// Events appended to the log per call while filling it.
@@ -54,6 +55,10 @@ pub(crate) struct ImportResult {
     pub(crate) engine: Duration,
     /// `write_events` alone, same events, batches of the engine's size.
     pub(crate) direct: Duration,
+    /// CPU time of this process (the engine, or `write_events` alone, and for SQLite the
+    /// database itself) during each of the two runs.
+    pub(crate) engine_cpu: Duration,
+    pub(crate) direct_cpu: Duration,
 }
 
 /// The 100 events of the spec benchmark's batch, decoded for `connection_id`.
@@ -197,6 +202,8 @@ async fn measure_in(
             replay_from: ReplayFrom::Earliest,
         },
     )?;
+    let clock_ticks = procfs::clock_ticks();
+    let cpu_before = procfs::process_cpu(clock_ticks)?;
     let started = Instant::now();
     let engine = Engine::start(
         log.clone(),
@@ -209,6 +216,7 @@ async fn measure_in(
     )?;
     let waited = wait_written(&engine, pipeline.id.as_str(), events as u64, started).await;
     let engine_time = started.elapsed();
+    let engine_cpu = procfs::process_cpu(clock_ticks)?.saturating_sub(cpu_before);
     engine.shutdown().await;
     waited?;
     if matches!(backend, Backend::Sqlite) {
@@ -226,13 +234,16 @@ async fn measure_in(
         Some(schema) => Box::new(PostgresWarehouse::connect(&schema.url("direct")).await?),
     };
     let mut direct = Duration::ZERO;
+    let mut direct_cpu = Duration::ZERO;
     for start in (0..events).step_by(batch_size) {
         let batch: Vec<Event> = (start..events.min(start + batch_size))
             .map(|index| event(&templates, index))
             .collect();
+        let cpu_before = procfs::process_cpu(clock_ticks)?;
         let started = Instant::now();
         let inserted = warehouse.write_events(&batch).await?;
         direct += started.elapsed();
+        direct_cpu += procfs::process_cpu(clock_ticks)?.saturating_sub(cpu_before);
         ensure!(inserted == batch.len(), "write_events inserted {inserted}");
     }
     drop(warehouse);
@@ -243,6 +254,8 @@ async fn measure_in(
         fill,
         engine: engine_time,
         direct,
+        engine_cpu,
+        direct_cpu,
     })
 }
 
