@@ -1,6 +1,6 @@
-//! The PostgreSQL warehouse (tokio-postgres, no TLS yet). Writes COPY a batch straight into
-//! `events`; if a row's key is already stored, they COPY it into a per-connection temporary
-//! staging table instead and upsert it with `ON CONFLICT DO NOTHING` — either way in one
+//! The PostgreSQL warehouse (tokio-postgres; TLS by rustls with libpq's `sslmode`, `tls.rs`).
+//! Writes COPY a batch straight into `events`; if a row's key is already stored, they COPY it
+//! into a per-connection temporary staging table instead and upsert it with `ON CONFLICT DO NOTHING` — either way in one
 //! transaction (`session.rs`). A large batch is split in two halves written at once on two
 //! connections, so that the server can use two cores (one backend runs at a core's speed).
 //! The halves commit only if both got their rows into their transactions, so a bad row
@@ -14,6 +14,7 @@
 mod copy;
 mod session;
 mod target;
+mod tls;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -6,7 +6,7 @@ use futures_util::SinkExt as _;
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, Statement, Transaction};
+use tokio_postgres::{Client, Row, Statement, Transaction};
 
 use super::target::Target;
 use crate::WarehouseError;
@@ -90,7 +90,7 @@ impl Session {
     pub(crate) async fn open(target: &Target) -> Result<Session, WarehouseError> {
         let (client, connection) = target
             .config
-            .connect(NoTls)
+            .connect(target.tls.clone())
             .await
             .map_err(|error| target.connect_error(&error))?;
         let task = tokio::spawn(async move {

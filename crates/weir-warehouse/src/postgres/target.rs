@@ -1,12 +1,16 @@
 //! The PostgreSQL server a warehouse talks to: its URL parsed once, the optional Weir
-//! `schema` URL parameter, the `host:port` shown in messages (never the password), and the
-//! classification of driver errors into [`WarehouseError`].
+//! `schema` URL parameter, TLS (`sslmode`, `sslrootcert`; see `tls.rs`), the `host:port` shown
+//! in messages (never the password), and the classification of driver errors into
+//! [`WarehouseError`].
 
 use std::error::Error as _;
 use std::time::Duration;
 
+use percent_encoding::percent_decode_str;
 use tokio_postgres::config::{Config, Host};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::tls::{self, TlsMode};
 use crate::WarehouseError;
 
 /// Used when the URL sets no `connect_timeout`.
@@ -20,6 +24,9 @@ pub(crate) struct Target {
     /// The schema named by `?schema=`; the tables live there (it is the connection's
     /// `search_path`), created if missing.
     pub(crate) schema: Option<String>,
+    pub(crate) tls_mode: TlsMode,
+    /// Makes the TLS session of each connection, as `tls_mode` and `sslrootcert` ask.
+    pub(crate) tls: MakeRustlsConnect,
 }
 
 impl std::fmt::Debug for Target {
@@ -27,18 +34,27 @@ impl std::fmt::Debug for Target {
         f.debug_struct("Target")
             .field("address", &self.address)
             .field("schema", &self.schema)
-            .finish()
+            .field("tls_mode", &self.tls_mode)
+            .finish_non_exhaustive()
     }
 }
 
 impl Target {
     /// Parses a `postgres://` URL (or key=value string). Besides the libpq parameters that
-    /// tokio-postgres knows, a URL may carry `schema=<name>` (lowercase letters, digits, `_`).
+    /// tokio-postgres knows, a URL may carry `schema=<name>` (lowercase letters, digits, `_`),
+    /// and `sslmode` takes libpq's `verify-ca` and `verify-full` too, with `sslrootcert`.
     pub(crate) fn parse(url: &str) -> Result<Target, WarehouseError> {
-        let (url, schema) = take_schema(url)?;
+        let (url, params) = take_params(url);
+        let schema = params.schema.map(valid_schema).transpose()?;
+        let tls_mode = params
+            .ssl_mode
+            .as_deref()
+            .map_or(Ok(TlsMode::Prefer), TlsMode::parse)?;
         let mut config: Config = url.parse().map_err(|error| {
             WarehouseError::rejected(format!("invalid PostgreSQL URL: {error}"))
         })?;
+        config.ssl_mode(tls_mode.ssl_mode());
+        let tls = tls::connector(tls_mode, params.root_cert.as_deref())?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
         }
@@ -57,6 +73,8 @@ impl Target {
             config,
             address,
             schema,
+            tls_mode,
+            tls,
         })
     }
 
@@ -90,39 +108,59 @@ impl Target {
     }
 }
 
-/// Removes the `schema` parameter from a URL's query string.
-fn take_schema(url: &str) -> Result<(String, Option<String>), WarehouseError> {
+/// The parameters Weir reads itself, taken out of a URL's query string.
+#[derive(Debug, Default)]
+struct Params {
+    schema: Option<String>,
+    ssl_mode: Option<String>,
+    root_cert: Option<String>,
+}
+
+/// Removes `schema`, `sslmode` and `sslrootcert` from a URL's query string (values
+/// percent-decoded, as tokio-postgres decodes the others).
+fn take_params(url: &str) -> (String, Params) {
+    let mut params = Params::default();
     let Some((base, query)) = url.split_once('?') else {
-        return Ok((url.to_string(), None));
+        return (url.to_string(), params);
     };
-    let mut schema = None;
     let mut kept = Vec::new();
     for pair in query.split('&') {
-        match pair.strip_prefix("schema=") {
-            Some(name) => schema = Some(name.to_string()),
-            None => kept.push(pair),
-        }
-    }
-    if let Some(name) = &schema {
-        let valid = !name.is_empty()
-            && name.len() <= 63
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !valid {
-            return Err(WarehouseError::rejected(format!(
-                "invalid PostgreSQL URL: schema \"{name}\" must be 1 to 63 lowercase letters, \
-                 digits or underscores, not starting with a digit"
-            )));
-        }
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let slot = match key {
+            "schema" => &mut params.schema,
+            "sslmode" => &mut params.ssl_mode,
+            "sslrootcert" => &mut params.root_cert,
+            _ => {
+                kept.push(pair);
+                continue;
+            }
+        };
+        *slot = Some(percent_decode_str(value).decode_utf8_lossy().into_owned());
     }
     let url = if kept.is_empty() {
         base.to_string()
     } else {
         format!("{base}?{}", kept.join("&"))
     };
-    Ok((url, schema))
+    (url, params)
+}
+
+/// A `schema` value: 1 to 63 lowercase letters, digits or `_`, not starting with a digit.
+fn valid_schema(name: String) -> Result<String, WarehouseError> {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if valid {
+        Ok(name)
+    } else {
+        Err(WarehouseError::rejected(format!(
+            "invalid PostgreSQL URL: schema \"{name}\" must be 1 to 63 lowercase letters, \
+             digits or underscores, not starting with a digit"
+        )))
+    }
 }
 
 fn address(config: &Config) -> String {

@@ -45,6 +45,8 @@ fn invalid_urls_are_rejected() {
         "postgres://postgres@127.0.0.1/test?schema=",
         "postgres://postgres@127.0.0.1/test?no_such_option=1",
         "postgres://postgres@127.0.0.1:notaport/test",
+        "postgres://postgres@127.0.0.1/test?sslmode=sometimes",
+        "postgres://postgres@127.0.0.1/test?sslmode=verify-ca&sslrootcert=/no/such/root.pem",
     ] {
         let error = PostgresWarehouse::new(url).unwrap_err();
         assert!(
@@ -58,6 +60,10 @@ fn invalid_urls_are_rejected() {
     }
     assert!(
         PostgresWarehouse::new("postgres://u:secret@db.example:6543/w?schema=s1&connect_timeout=2")
+            .is_ok()
+    );
+    assert!(
+        PostgresWarehouse::new("postgres://db.example/w?sslmode=verify-full&sslrootcert=system")
             .is_ok()
     );
 }
@@ -269,4 +275,100 @@ async fn a_lost_connection_fails_fast_and_is_reopened() {
     let rows = all_rows(&warehouse).await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1]["message_id"], json!("m2"));
+}
+
+/// Whether the connections named `application` use TLS, per `pg_stat_ssl` (one row each).
+async fn tls_in_use(admin: &tokio_postgres::Client, application: &str) -> Vec<bool> {
+    admin
+        .query(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.application_name = $1",
+            &[&application],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// `sslmode` as libpq has it: `disable` talks plain, `prefer` (the default) and `require`
+/// encrypt without checking the certificate, `verify-ca` checks it against `sslrootcert`, and
+/// `verify-full` also checks that it names the host; a certificate that fails is a clear error.
+#[tokio::test]
+async fn tls_follows_libpq_sslmode() {
+    let Some(schema) = PostgresSchema::new() else {
+        return;
+    };
+    let admin = schema.admin().await;
+    let ssl: String = admin.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    if ssl != "on" {
+        println!("skipped: the test server has ssl = {ssl}");
+        return;
+    }
+    let application = format!("weir_tls_{}", uuid::Uuid::new_v4().simple());
+    let url = |params: &str| schema.url(&format!("application_name={application}&{params}"));
+    for (params, encrypted) in [
+        ("sslmode=disable&", false),
+        ("", true),
+        ("sslmode=prefer&", true),
+        ("sslmode=require&", true),
+    ] {
+        let warehouse = PostgresWarehouse::connect(&url(params)).await.unwrap();
+        warehouse.check().await.unwrap();
+        let sessions = tls_in_use(&admin, &application).await;
+        assert!(!sessions.is_empty(), "{params}: no session");
+        assert!(
+            sessions.iter().all(|&ssl| ssl == encrypted),
+            "{params}: {sessions:?}"
+        );
+        drop(warehouse);
+        // The server notices closed sessions asynchronously.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !tls_in_use(&admin, &application).await.is_empty() {
+            assert!(Instant::now() < deadline, "sessions of {params} stay open");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    // The test server's certificate (Debian's snakeoil) is self-signed for the machine's host
+    // name, never for an IP address: `verify-full` to 127.0.0.1 fails whatever the roots.
+    let by_address = schema.server.contains("@127.0.0.1");
+    if by_address {
+        let error = PostgresWarehouse::connect(&url("sslmode=verify-full&"))
+            .await
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.starts_with("cannot connect to PostgreSQL at 127.0.0.1"),
+            "{message}"
+        );
+        assert!(message.contains("certificate"), "{message}");
+    }
+
+    let cert_file: String = admin
+        .query_one("SHOW ssl_cert_file", &[])
+        .await
+        .unwrap()
+        .get(0);
+    if std::fs::read(&cert_file).is_err() {
+        println!("skipped the sslrootcert cases: cannot read the server's {cert_file}");
+        return;
+    }
+    let root = format!("sslrootcert={cert_file}&");
+    for mode in ["verify-ca", "require"] {
+        let warehouse = PostgresWarehouse::connect(&url(&format!("sslmode={mode}&{root}")))
+            .await
+            .unwrap();
+        warehouse.check().await.unwrap();
+        assert!(tls_in_use(&admin, &application).await.contains(&true));
+    }
+    // Trusted, but not issued for 127.0.0.1.
+    if by_address {
+        let error = PostgresWarehouse::connect(&url(&format!("sslmode=verify-full&{root}")))
+            .await
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("certificate"), "{message}");
+    }
 }
