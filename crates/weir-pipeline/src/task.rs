@@ -57,35 +57,11 @@ pub(crate) struct PipelineTask {
 /// The log was closed: the process is shutting down.
 struct Closed;
 
-/// Records read from the log, with the events of the pipeline's connection decoded. Events
-/// are large, so they are decoded straight into one vector and moved once more, into the batch.
-struct Chunk {
-    /// Every record read, in log order.
-    records: Vec<Entry>,
-    /// The decoded events, in the order of their [`Entry::Event`]s.
-    events: Vec<Event>,
-}
-
-/// What one log record holds for the pipeline, by seq.
-enum Entry {
-    /// A record of another connection: the cursor moves past it.
-    Other(u64),
-    /// A record of the pipeline's connection: the next event of [`Chunk::events`].
-    Event(u64),
-    /// A record of the pipeline's connection whose payload is not an event, and why.
-    Undecodable(u64, String),
-}
-
-impl Entry {
-    fn seq(&self) -> u64 {
-        match self {
-            Entry::Other(seq) | Entry::Event(seq) | Entry::Undecodable(seq, _) => *seq,
-        }
-    }
-}
+/// A record read from the log, with its event decoded if it is of the pipeline's connection.
+type Decoded = (LogRecord, Option<Result<Event, String>>);
 
 /// A chunk of the log being read and decoded ahead.
-type Prefetch = JoinHandle<Result<Chunk, LogError>>;
+type Prefetch = JoinHandle<Result<Vec<Decoded>, LogError>>;
 
 /// Events buffered for the next write, and the seq up to which the log is processed.
 struct Progress {
@@ -203,12 +179,12 @@ impl PipelineTask {
     /// The records after `after`, decoded; from `prefetch` if it found some, else read here
     /// (retrying). An empty prefetch is not trusted: it may predate a head change the caller
     /// has already marked seen, and waiting on it would miss those records.
-    async fn read(&self, after: u64, prefetch: Option<Prefetch>) -> Result<Chunk, Closed> {
+    async fn read(&self, after: u64, prefetch: Option<Prefetch>) -> Result<Vec<Decoded>, Closed> {
         if let Some(prefetch) = prefetch
-            && let Ok(Ok(chunk)) = prefetch.await
-            && !chunk.records.is_empty()
+            && let Ok(Ok(records)) = prefetch.await
+            && !records.is_empty()
         {
-            return Ok(chunk);
+            return Ok(records);
         }
         let connection = self.pipeline.connection_id.as_str();
         let mut backoff = self.backoff();
@@ -246,8 +222,8 @@ impl PipelineTask {
         let mut prefetch = None;
         loop {
             head.borrow_and_update();
-            let chunk = self.read(progress.position, prefetch.take()).await?;
-            if chunk.records.is_empty() {
+            let records = self.read(progress.position, prefetch.take()).await?;
+            if records.is_empty() {
                 self.settle(consumer, &mut progress).await?;
                 let deadline = progress
                     .batch_started
@@ -260,35 +236,17 @@ impl PipelineTask {
                 }
                 continue;
             }
-            self.check_gap(progress.position, &chunk.records);
+            self.check_gap(progress.position, &records);
             let rules = self.rules.borrow().clone();
             // Full batches, each with the seq its write lets the cursor move to.
             let mut full = Vec::new();
-            let mut events = chunk.events.into_iter();
-            for entry in chunk.records {
-                progress.position = entry.seq();
-                let event = match entry {
-                    Entry::Other(_) => continue,
-                    Entry::Undecodable(seq, error) => {
-                        self.undecodable(seq, &error);
-                        continue;
-                    }
-                    Entry::Event(_) => events.next(),
-                };
-                let Some(event) = event.filter(|event| self.accept(&rules, event)) else {
+            for (record, decoded) in records {
+                progress.position = record.seq;
+                let Some(event) = self.accept(&rules, &record, decoded) else {
                     continue;
                 };
                 if progress.batch.is_empty() {
                     progress.batch_started = Some(Instant::now());
-                }
-                if progress.batch.len() == progress.batch.capacity() {
-                    // At most what this chunk can still add, so moving into the batch never
-                    // reallocates it more than once per chunk.
-                    let room = self
-                        .config
-                        .batch_max_events
-                        .saturating_sub(progress.batch.len());
-                    progress.batch.reserve(room.min(events.len() + 1));
                 }
                 progress.batch.push(event);
                 if progress.batch.len() >= self.config.batch_max_events {
@@ -326,11 +284,11 @@ impl PipelineTask {
     }
 
     /// A seq gap after our position means retention deleted records we had not read.
-    fn check_gap(&self, position: u64, records: &[Entry]) {
-        let Some(first) = records.first() else {
+    fn check_gap(&self, position: u64, records: &[Decoded]) {
+        let Some((first, _)) = records.first() else {
             return;
         };
-        let skipped = first.seq().saturating_sub(position.saturating_add(1));
+        let skipped = first.seq.saturating_sub(position.saturating_add(1));
         if skipped > 0 {
             let message = format!("log retention exceeded; {skipped} events skipped");
             tracing::warn!(pipeline = %self.pipeline.id, skipped, "{message}");
@@ -338,34 +296,43 @@ impl PipelineTask {
         }
     }
 
-    /// Counts and records a record of this pipeline whose payload is not an event.
-    fn undecodable(&self, seq: u64, error: &str) {
+    /// The record's event if it belongs to this pipeline (`decoded` is set) and passes its
+    /// filter and consents.
+    fn accept(
+        &self,
+        rules: &Rules,
+        record: &LogRecord,
+        decoded: Option<Result<Event, String>>,
+    ) -> Option<Event> {
+        let decoded = decoded?;
         self.counters.read.inc();
-        self.counters.undecodable.inc();
-        tracing::error!(pipeline = %self.pipeline.id, seq, %error, "log payload is not a valid event");
-        self.record_error(format!(
-            "event at log seq {seq} could not be decoded: {error}"
-        ));
-    }
-
-    /// Whether an event of this pipeline's connection passes its filter and consents.
-    fn accept(&self, rules: &Rules, event: &Event) -> bool {
-        self.counters.read.inc();
+        let event = match decoded {
+            Ok(event) => event,
+            Err(error) => {
+                self.counters.undecodable.inc();
+                tracing::error!(pipeline = %self.pipeline.id, seq = record.seq, %error, "log payload is not a valid event");
+                self.record_error(format!(
+                    "event at log seq {} could not be decoded: {error}",
+                    record.seq
+                ));
+                return None;
+            }
+        };
         if let Some(filter) = &rules.filter {
-            if !filter.matches(event) {
+            if !filter.matches(&event) {
                 self.counters.filter_failed.inc();
-                return false;
+                return None;
             }
             self.counters.filter_passed.inc();
         }
         if let Some(consents) = &rules.consents {
-            if !consents.allows(event) {
+            if !consents.allows(&event) {
                 self.counters.consent_failed.inc();
-                return false;
+                return None;
             }
             self.counters.consent_passed.inc();
         }
-        true
+        Some(event)
     }
 
     /// Writes the batch — retrying retryable failures forever — then acknowledges the position.
@@ -377,8 +344,7 @@ impl PipelineTask {
     ) -> Result<(), Closed> {
         if !progress.batch.is_empty() {
             self.deliver(target, &progress.batch).await;
-            // Not `clear`: an idle pipeline should not keep a batch's worth of memory.
-            progress.batch = Vec::new();
+            progress.batch.clear();
         }
         progress.batch_started = None;
         self.acknowledge(consumer, progress.position).await?;
@@ -421,33 +387,16 @@ impl PipelineTask {
     }
 }
 
-/// Decodes the events of `connection`'s records; other records are kept as their seq only,
-/// since the cursor moves past them too.
-fn decode_all(records: Vec<LogRecord>, connection: &str) -> Chunk {
-    let mut chunk = Chunk {
-        records: Vec::with_capacity(records.len()),
-        events: Vec::with_capacity(
-            records
-                .iter()
-                .filter(|record| record.connection_id == connection)
-                .count(),
-        ),
-    };
-    for record in records {
-        let entry = if record.connection_id != connection {
-            Entry::Other(record.seq)
-        } else {
-            match decode(&record) {
-                Ok(event) => {
-                    chunk.events.push(event);
-                    Entry::Event(record.seq)
-                }
-                Err(error) => Entry::Undecodable(record.seq, error),
-            }
-        };
-        chunk.records.push(entry);
-    }
-    chunk
+/// Decodes the events of `connection`'s records; other records are kept undecoded, since the
+/// cursor moves past them too.
+fn decode_all(records: Vec<LogRecord>, connection: &str) -> Vec<Decoded> {
+    records
+        .into_iter()
+        .map(|record| {
+            let decoded = (record.connection_id == connection).then(|| decode(&record));
+            (record, decoded)
+        })
+        .collect()
 }
 
 fn decode(record: &LogRecord) -> Result<Event, String> {
