@@ -70,16 +70,17 @@ pub(crate) fn connector(
     root_cert: Option<&str>,
 ) -> Result<MakeRustlsConnect, WarehouseError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let algorithms = provider.signature_verification_algorithms;
-    let verifier: Arc<dyn ServerCertVerifier> = match (mode, root_cert) {
-        (TlsMode::Disable | TlsMode::Prefer, _) | (TlsMode::Require, None) => {
-            Arc::new(Unchecked { algorithms })
+    let chain = match (mode, root_cert) {
+        (TlsMode::Disable | TlsMode::Prefer, _) | (TlsMode::Require, None) => None,
+        (TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull, root_cert) => {
+            Some(webpki(root_cert, &provider)?)
         }
-        (TlsMode::Require | TlsMode::VerifyCa, root_cert) => Arc::new(AnyName {
-            inner: webpki(root_cert, &provider)?,
-        }),
-        (TlsMode::VerifyFull, root_cert) => webpki(root_cert, &provider)?,
     };
+    let verifier = Arc::new(Verifier {
+        chain,
+        check_name: mode == TlsMode::VerifyFull,
+        algorithms: provider.signature_verification_algorithms,
+    });
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|error| tls_error(&error.to_string()))?
@@ -136,23 +137,37 @@ fn webpki(
         .map_err(|error| tls_error(&error.to_string()))
 }
 
-/// `prefer` and `require` without roots: the channel is encrypted, the certificate is not
-/// checked (libpq's behaviour), but the handshake's signatures still are.
+/// Checks the server's certificate as the mode asks; the handshake's signatures are always
+/// checked.
 #[derive(Debug)]
-struct Unchecked {
+struct Verifier {
+    /// rustls' standard verifier over the trusted roots; `None` for `prefer` and `require`
+    /// without roots, which encrypt without checking the certificate (libpq's behaviour).
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    /// `verify-full`: the certificate must also be issued for the URL's host.
+    check_name: bool,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for Unchecked {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        // rustls checks the name last, after the chain and the validity dates.
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            outcome => outcome,
+        }
     }
 
     fn verify_tls12_signature(
@@ -175,58 +190,5 @@ impl ServerCertVerifier for Unchecked {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca`: the chain must lead to a trusted root, whatever names the certificate holds.
-#[derive(Debug)]
-struct AnyName {
-    inner: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for AnyName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        // The name is checked last, after the chain and its validity.
-        match self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            outcome => outcome,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }

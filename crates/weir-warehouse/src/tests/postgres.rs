@@ -363,6 +363,16 @@ async fn tls_follows_libpq_sslmode() {
         warehouse.check().await.unwrap();
         assert!(tls_in_use(&admin, &application).await.contains(&true));
     }
+    // A self-signed certificate is not trusted by roots that do not hold it.
+    let other_roots = "/etc/ssl/certs/ca-certificates.crt";
+    if std::fs::read(other_roots).is_ok() {
+        let untrusted = format!("sslmode=verify-ca&sslrootcert={other_roots}&");
+        let error = PostgresWarehouse::connect(&url(&untrusted))
+            .await
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("certificate"), "{message}");
+    }
     // Trusted, but not issued for 127.0.0.1.
     if by_address {
         let error = PostgresWarehouse::connect(&url(&format!("sslmode=verify-full&{root}")))
