@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use crate::LogError;
 
+/// The range of [`LogConfig::dedup_filter_max_bytes`]: 128 KiB (the smallest filter) to 8 GiB.
+pub const DEDUP_FILTER_MIN_BYTES: u64 = 128 * 1024;
+pub const DEDUP_FILTER_LIMIT_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+
 /// How the log keeps, deduplicates and commits events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
@@ -26,9 +30,15 @@ pub struct LogConfig {
     pub maintenance_interval: Duration,
     /// Dedup keys the writer keeps in memory before writing them, sorted, to the on-disk index
     /// (see the `dedup` module). Memory holds up to three times this many keys (~40 bytes
-    /// each; plus two 16 MiB filters); a restart after a crash re-reads the log rows of up to
+    /// each; plus the filters below); a restart after a crash re-reads the log rows of up to
     /// that many events. Default 262,144; a tuning knob, not a documented setting.
     pub dedup_flush_keys: usize,
+    /// The largest Bloom filter in front of the on-disk dedup index, in bytes. A filter is
+    /// sized for the keys in the window (1.25 bytes a key), so this only matters past
+    /// 0.8 × this many keys; beyond, new ids read the on-disk index more often. A rebuild holds
+    /// two filters. Default 256 MiB (215 million keys: 2,500 events/s for a 24 h window),
+    /// between 128 KiB and 8 GiB.
+    pub dedup_filter_max_bytes: u64,
     /// Keys in memory are written to the on-disk index at least this often, so that restarts
     /// re-read little and retention is not held back. Default 60 s; a tuning knob.
     pub dedup_flush_interval: Duration,
@@ -44,6 +54,7 @@ impl Default for LogConfig {
             maintenance_interval: Duration::from_secs(1),
             dedup_flush_keys: 262_144,
             dedup_flush_interval: Duration::from_secs(60),
+            dedup_filter_max_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -66,6 +77,12 @@ impl LogConfig {
         }
         if self.dedup_flush_keys == 0 {
             return Err(LogError::Config("dedup flush keys must be at least 1"));
+        }
+        let filter = DEDUP_FILTER_MIN_BYTES..=DEDUP_FILTER_LIMIT_BYTES;
+        if !filter.contains(&self.dedup_filter_max_bytes) {
+            return Err(LogError::Config(
+                "dedup filter max bytes must be between 131072 (128 KiB) and 8589934592 (8 GiB)",
+            ));
         }
         if self.maintenance_interval.is_zero() {
             return Err(LogError::Config(

@@ -27,7 +27,7 @@ mod tests;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use config::LogConfig;
+pub use config::{DEDUP_FILTER_LIMIT_BYTES, DEDUP_FILTER_MIN_BYTES, LogConfig};
 pub use error::LogError;
 pub use event::{AppendEvent, AppendStatus, LogRecord};
 pub use sqlite::SqliteLog;

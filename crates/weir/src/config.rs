@@ -18,6 +18,7 @@ pub(crate) struct Config {
     pub(crate) log_group_commit_delay: Duration,
     pub(crate) log_group_commit_max_events: usize,
     pub(crate) dedup_window: Duration,
+    pub(crate) dedup_max_filter_memory: u64,
     pub(crate) http_read_header_timeout: Duration,
     pub(crate) http_read_timeout: Duration,
     pub(crate) http_drain_timeout: Duration,
@@ -37,6 +38,7 @@ impl Default for Config {
             log_group_commit_delay: Duration::ZERO,
             log_group_commit_max_events: 65_536,
             dedup_window: Duration::from_secs(24 * 3600),
+            dedup_max_filter_memory: 256 * 1024 * 1024,
             http_read_header_timeout: Duration::from_secs(2),
             http_read_timeout: Duration::from_secs(5),
             http_drain_timeout: Duration::from_secs(30),
@@ -58,6 +60,7 @@ const KEYS: &[&str] = &[
     "log.group_commit_delay",
     "log.group_commit_max_events",
     "dedup.window",
+    "dedup.max_filter_memory",
     "http.read_header_timeout",
     "http.read_timeout",
     "http.drain_timeout",
@@ -145,6 +148,11 @@ impl Config {
             "log.group_commit_delay" => self.log_group_commit_delay = duration()?,
             "log.group_commit_max_events" => self.log_group_commit_max_events = number()?,
             "dedup.window" => self.dedup_window = duration()?,
+            "dedup.max_filter_memory" => {
+                self.dedup_max_filter_memory = value
+                    .parse()
+                    .with_context(|| format!("`{key}`: not a whole number: {value:?}"))?
+            }
             "http.read_header_timeout" => self.http_read_header_timeout = duration()?,
             "http.read_timeout" => self.http_read_timeout = duration()?,
             "http.drain_timeout" => self.http_drain_timeout = duration()?,
@@ -171,6 +179,15 @@ impl Config {
                 "dedup.window ({:?}) must not exceed log.retention ({:?})",
                 self.dedup_window,
                 self.log_retention
+            );
+        }
+        let filter = weir_log::DEDUP_FILTER_MIN_BYTES..=weir_log::DEDUP_FILTER_LIMIT_BYTES;
+        if !filter.contains(&self.dedup_max_filter_memory) {
+            bail!(
+                "dedup.max_filter_memory ({}) must be between {} (128 KiB) and {} (8 GiB) bytes",
+                self.dedup_max_filter_memory,
+                filter.start(),
+                filter.end()
             );
         }
         if self.limits_body == 0 || self.limits_segment_body == 0 || self.http_max_connections == 0
@@ -237,5 +254,19 @@ mod tests {
         let error = Config::load(None, env(&[("WEIR_DEDUP_WINDOW", "30d")]))
             .expect_err("window > retention");
         assert!(format!("{error:#}").contains("dedup.window"));
+        let error = Config::load(None, env(&[("WEIR_DEDUP_MAX_FILTER_MEMORY", "1024")]))
+            .expect_err("filter cap below 128 KiB");
+        assert!(
+            format!("{error:#}").contains("dedup.max_filter_memory (1024) must be between"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn the_dedup_filter_cap_is_read_in_bytes() {
+        assert_eq!(Config::default().dedup_max_filter_memory, 256 << 20);
+        let config = Config::load(None, env(&[("WEIR_DEDUP_MAX_FILTER_MEMORY", "1073741824")]))
+            .expect("loads");
+        assert_eq!(config.dedup_max_filter_memory, 1 << 30);
     }
 }

@@ -91,6 +91,7 @@ async fn serve(config: Config) -> Result<()> {
     let log_config = LogConfig {
         retention: config.log_retention,
         dedup_window: config.dedup_window,
+        dedup_filter_max_bytes: config.dedup_max_filter_memory,
         group_commit_delay: config.log_group_commit_delay,
         group_commit_max_events: config.log_group_commit_max_events,
         ..LogConfig::default()

@@ -73,6 +73,7 @@ impl SqliteLog {
             flush_keys: config.dedup_flush_keys,
             flush_interval: config.dedup_flush_interval,
             window: config.dedup_window,
+            filter_max_bytes: config.dedup_filter_max_bytes,
         };
         let (dedup, dedup_threads) =
             DedupIndex::open(&dedup::path_for(path), &conn, head, legacy, settings)

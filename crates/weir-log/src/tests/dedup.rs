@@ -544,6 +544,86 @@ async fn the_filter_grows_with_the_keys_on_disk() {
     log.close().await.unwrap();
 }
 
+/// `dedup_filter_max_bytes` caps the filter: past its planned keys it says "maybe" more often,
+/// which costs table lookups, never a wrong answer.
+#[tokio::test]
+async fn a_capped_filter_stays_at_its_cap_and_still_finds_every_key() {
+    let dir = data_dir();
+    let log = open_with(
+        &dir,
+        LogConfig {
+            dedup_filter_max_bytes: crate::DEDUP_FILTER_MIN_BYTES,
+            ..flushing_every(10_000)
+        },
+    );
+    // The smallest filter is planned for about 100,000 keys; 250,000 would outgrow it.
+    let sent: Vec<Vec<String>> = (0..250)
+        .map(|batch| ids(&format!("k{batch}"), 1_000))
+        .collect();
+    for batch in &sent {
+        log.append(batch.iter().map(|id| event(id)).collect())
+            .await
+            .unwrap();
+    }
+    // Every key is on disk, and a sweep planned for all of them has ended.
+    eventually(|| async {
+        dedup_file_value(&dir, "SELECT count(*) FROM dedup") == 250_000
+            && log.stats().dedup_memory_keys() == 0
+    })
+    .await;
+    log.close().await.unwrap();
+    let log = open_with(
+        &dir,
+        LogConfig {
+            dedup_filter_max_bytes: crate::DEDUP_FILTER_MIN_BYTES,
+            ..flushing_every(10_000)
+        },
+    );
+    eventually(|| async { log.stats().dedup_filter_bytes() > 0 }).await;
+    assert_eq!(
+        log.stats().dedup_filter_bytes(),
+        crate::DEDUP_FILTER_MIN_BYTES
+    );
+    for batch in sent.iter().step_by(25) {
+        let statuses = log
+            .append(batch.iter().map(|id| event(id)).collect())
+            .await
+            .unwrap();
+        assert!(statuses.iter().all(|s| *s == Duplicate), "{statuses:?}");
+    }
+    let fresh = ids("fresh", 1_000);
+    let statuses = log
+        .append(fresh.iter().map(|id| event(id)).collect())
+        .await
+        .unwrap();
+    assert!(statuses.iter().all(|s| *s != Duplicate), "{statuses:?}");
+    assert_eq!(
+        log.stats().dedup_filter_bytes(),
+        crate::DEDUP_FILTER_MIN_BYTES
+    );
+    log.close().await.unwrap();
+}
+
+#[test]
+fn the_filter_cap_is_validated() {
+    for bytes in [
+        0,
+        crate::DEDUP_FILTER_MIN_BYTES - 1,
+        crate::DEDUP_FILTER_LIMIT_BYTES + 1,
+    ] {
+        let config = LogConfig {
+            dedup_filter_max_bytes: bytes,
+            ..LogConfig::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err(LogError::Config(
+                "dedup filter max bytes must be between 131072 (128 KiB) and 8589934592 (8 GiB)"
+            ))
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_clean_stop_saves_the_filter_for_the_next_open() {
     let dir = data_dir();

@@ -12,6 +12,7 @@ use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::DedupKey;
+use crate::config::{DEDUP_FILTER_LIMIT_BYTES as LIMIT_BYTES, DEDUP_FILTER_MIN_BYTES as MIN_BYTES};
 
 /// First bytes of a saved filter file.
 const MAGIC: &[u8; 8] = b"WEIRBLM1";
@@ -20,11 +21,9 @@ const MAGIC: &[u8; 8] = b"WEIRBLM1";
 /// hold about 0.8 % of the time (0.1 % at two thirds of it, 5 % at 1.5 times).
 pub(crate) const BITS_PER_KEY: u64 = 10;
 const PROBES: u64 = 7;
-/// The smallest filter: 2^20 bits (128 KiB).
-const MIN_BITS: u64 = 1 << 20;
-/// The largest: 2^28 bits (32 MiB), planned for 27 million keys; with more keys in the window
-/// lookups read the file more often. A sweep holds two filters, so 64 MiB at most.
-const MAX_BITS: u64 = 1 << 28;
+/// The smallest filter: 2^20 bits. The largest is the setting's ([`Filter::for_keys`]), at most
+/// `LIMIT_BYTES`, which also bounds a saved filter that is read back.
+const MIN_BITS: u64 = MIN_BYTES * 8;
 
 /// Keys are SHA-256 prefixes, uniformly random, so their own bytes serve as the two hashes of
 /// double hashing.
@@ -35,11 +34,14 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    /// A filter planned for `keys` keys.
-    pub(crate) fn for_keys(keys: u64) -> Filter {
+    /// A filter planned for `keys` keys, of at most `max_bytes` (the `dedup.max_filter_memory`
+    /// setting): with more keys than that was planned for, lookups read the file more often.
+    pub(crate) fn for_keys(keys: u64, max_bytes: u64) -> Filter {
+        let max_bits = max_bytes.clamp(MIN_BYTES, LIMIT_BYTES) * 8 / 64 * 64;
+        // Both bounds are multiples of 64, so rounding up stays within them.
         let bits = keys
             .saturating_mul(BITS_PER_KEY)
-            .clamp(MIN_BITS, MAX_BITS)
+            .clamp(MIN_BITS, max_bits)
             .next_multiple_of(64);
         Filter {
             words: (0..bits / 64).map(|_| AtomicU64::new(0)).collect(),
@@ -78,7 +80,7 @@ impl Filter {
         };
         let header = [number()?, number()?, number()?];
         let bits = number()?;
-        if !(MIN_BITS..=MAX_BITS).contains(&bits) || bits % 64 != 0 {
+        if !(MIN_BITS..=LIMIT_BYTES * 8).contains(&bits) || bits % 64 != 0 {
             return None;
         }
         let mut words = Vec::with_capacity(usize::try_from(bits / 64).ok()?);
@@ -138,7 +140,7 @@ mod tests {
     #[test]
     fn inserted_keys_are_always_found_and_others_rarely() {
         let keys = 200_000;
-        let filter = Filter::for_keys(keys);
+        let filter = Filter::for_keys(keys, LIMIT_BYTES);
         assert_eq!(filter.bytes(), keys * BITS_PER_KEY / 8);
         for index in 0..keys {
             filter.insert(&key(index));
@@ -153,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_saved_filter_loads_identical_and_damage_is_refused() {
-        let filter = Filter::for_keys(150_000);
+        let filter = Filter::for_keys(150_000, LIMIT_BYTES);
         for index in 0..1_000 {
             filter.insert(&key(index));
         }
@@ -179,7 +181,10 @@ mod tests {
 
     #[test]
     fn sizes_are_bounded() {
-        assert_eq!(Filter::for_keys(0).bytes(), MIN_BITS / 8);
-        assert_eq!(Filter::for_keys(u64::MAX).bytes(), MAX_BITS / 8);
+        assert_eq!(Filter::for_keys(0, LIMIT_BYTES).bytes(), MIN_BYTES);
+        assert_eq!(Filter::for_keys(u64::MAX, 1 << 25).bytes(), 1 << 25);
+        assert_eq!(Filter::for_keys(u64::MAX, u64::MAX).bytes(), LIMIT_BYTES);
+        assert_eq!(Filter::for_keys(100_000_000, 1 << 30).bytes(), 125_000_000);
+        assert_eq!(Filter::for_keys(1, 1).bytes(), MIN_BYTES);
     }
 }

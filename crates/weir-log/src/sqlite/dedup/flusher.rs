@@ -68,6 +68,7 @@ pub(crate) fn spawn(
         checkpointer,
         window: settings.window,
         segment_keys: settings.segment_keys(),
+        filter_max_bytes: settings.filter_max_bytes,
         filter: saved.as_ref().map(|saved| saved.filter.clone()),
         filter_planned: saved.as_ref().map_or(0, |saved| saved.planned),
         filter_room: saved.as_ref().map_or(0, |saved| saved.room),
@@ -98,6 +99,8 @@ struct Flusher {
     window: Duration,
     /// Keys a segment takes before snapshots go into a new one.
     segment_keys: u64,
+    /// The largest filter a sweep builds.
+    filter_max_bytes: u64,
     /// The filter the log writer uses, once a sweep has ended.
     filter: Option<Arc<Filter>>,
     /// The keys `filter` was planned for, and those it can still take before it is past that
@@ -253,7 +256,7 @@ impl Flusher {
                 .saturating_add(self.segment_keys);
             self.sweep = Some(Sweep {
                 after: None,
-                filter: Filter::for_keys(planned),
+                filter: Filter::for_keys(planned, self.filter_max_bytes),
                 planned,
                 inserted: 0,
             });

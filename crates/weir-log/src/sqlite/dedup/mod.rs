@@ -154,6 +154,8 @@ pub(crate) struct Settings {
     pub(crate) flush_keys: usize,
     pub(crate) flush_interval: Duration,
     pub(crate) window: Duration,
+    /// The Bloom filter's cap ([`LogConfig::dedup_filter_max_bytes`](crate::LogConfig)).
+    pub(crate) filter_max_bytes: u64,
 }
 
 impl Settings {
