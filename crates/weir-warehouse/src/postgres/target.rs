@@ -7,7 +7,7 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
-use tokio_postgres::config::{Config, Host};
+use tokio_postgres::config::{Config, Host, SslMode};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::tls::{self, TlsMode};
@@ -46,13 +46,18 @@ impl Target {
     pub(crate) fn parse(url: &str) -> Result<Target, WarehouseError> {
         let (url, params) = take_params(url);
         let schema = params.schema.map(valid_schema).transpose()?;
-        let tls_mode = params
-            .ssl_mode
-            .as_deref()
-            .map_or(Ok(TlsMode::Prefer), TlsMode::parse)?;
         let mut config: Config = url.parse().map_err(|error| {
             WarehouseError::rejected(format!("invalid PostgreSQL URL: {error}"))
         })?;
+        // A key=value string's `sslmode` is tokio-postgres' to parse.
+        let tls_mode = match params.ssl_mode.as_deref() {
+            Some(value) => TlsMode::parse(value)?,
+            None => match config.get_ssl_mode() {
+                SslMode::Disable => TlsMode::Disable,
+                SslMode::Prefer => TlsMode::Prefer,
+                _ => TlsMode::Require,
+            },
+        };
         config.ssl_mode(tls_mode.ssl_mode());
         let tls = tls::connector(tls_mode, params.root_cert.as_deref())?;
         if config.get_connect_timeout().is_none() {
@@ -219,5 +224,46 @@ fn with_class(error: &tokio_postgres::Error, message: String) -> WarehouseError 
         WarehouseError::unavailable(message)
     } else {
         WarehouseError::rejected(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+    use crate::postgres::tls::TlsMode;
+
+    #[test]
+    fn sslmode_comes_from_either_form_of_the_url() {
+        let mode = |url: &str| Target::parse(url).map(|target| target.tls_mode);
+        for (url, expected) in [
+            ("postgres://h/d", TlsMode::Prefer),
+            ("postgres://h/d?sslmode=disable", TlsMode::Disable),
+            (
+                "postgres://h/d?connect_timeout=3&sslmode=verify-full",
+                TlsMode::VerifyFull,
+            ),
+            (
+                "postgres://h/d?sslmode=verify-ca&sslrootcert=system",
+                TlsMode::VerifyCa,
+            ),
+            (
+                "postgresql://h/d?sslmode=require&schema=s",
+                TlsMode::Require,
+            ),
+            ("host=h dbname=d", TlsMode::Prefer),
+            ("host=h dbname=d sslmode=require", TlsMode::Require),
+            ("host=h dbname=d sslmode=disable", TlsMode::Disable),
+        ] {
+            assert_eq!(mode(url).ok(), Some(expected), "{url}");
+        }
+    }
+
+    #[test]
+    fn weir_parameters_are_percent_decoded_and_taken_out() {
+        let target =
+            Target::parse("postgres://h/d?schema=a%5Fb&application_name=x&sslmode=%64isable")
+                .map_err(|error| error.to_string());
+        let target = target.as_ref().map(|t| (t.schema.as_deref(), t.tls_mode));
+        assert_eq!(target, Ok((Some("a_b"), TlsMode::Disable)));
     }
 }
