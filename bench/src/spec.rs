@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use weir_spec::{
-    Compat, EventScope, Limits, Outcome, Request, RequestError, Route, Timestamp, normalize_body,
+    Compat, Event, EventScope, Limits, Outcome, Request, RequestError, Route, Timestamp,
+    normalize_body,
 };
 
 use crate::measure::{self, Case, Measurement, Settings};
@@ -28,7 +29,7 @@ Usage: weir-bench spec [--quick | --iterations N [--case CASE] | --dump]
   (no option)       measure every case: 7 rounds of >= 0.5 s each, median reported
   --quick           a short smoke run (3 rounds of 0.1 s); not for quoting
   --iterations N    run one case N times without timing (for callgrind and perf)
-  --case CASE       the case for --iterations: full (default), decode or serde
+  --case CASE       the case for --iterations: full (default), decode, read or serde
   --dump            write the benchmark's request body to stdout
 ";
 
@@ -39,17 +40,21 @@ enum Work {
     Full,
     /// normalize + parse + decode.
     Decode,
+    /// `Event::from_canonical_json` of every event's canonical JSON: what a pipeline does
+    /// with each record it reads from the log.
+    Read,
     /// `serde_json::from_slice::<serde_json::Value>`.
     Serde,
 }
 
 impl Work {
-    const ALL: [Work; 3] = [Work::Full, Work::Decode, Work::Serde];
+    const ALL: [Work; 4] = [Work::Full, Work::Decode, Work::Read, Work::Serde];
 
     fn label(self) -> &'static str {
         match self {
             Work::Full => "weir: decode + canonical JSON",
             Work::Decode => "weir: decode only",
+            Work::Read => "weir: read back from the log",
             Work::Serde => "serde_json::Value (baseline)",
         }
     }
@@ -58,17 +63,23 @@ impl Work {
         match name {
             "full" => Ok(Work::Full),
             "decode" => Ok(Work::Decode),
+            "read" => Ok(Work::Read),
             "serde" => Ok(Work::Serde),
-            other => bail!("unknown case '{other}'; use full, decode or serde"),
+            other => bail!("unknown case '{other}'; use full, decode, read or serde"),
         }
     }
 
     /// Does the work once; the returned number depends on all of it, so none is optimised
     /// away.
-    fn run(self, body: &[u8], scope: &EventScope<'_>) -> usize {
+    fn run(self, body: &[u8], scope: &EventScope<'_>, canonical: &[String]) -> usize {
         match self {
             Work::Full => decode(body, scope, true).unwrap_or(0),
             Work::Decode => decode(body, scope, false).unwrap_or(0),
+            Work::Read => canonical
+                .iter()
+                .filter_map(|text| Event::from_canonical_json(text).ok())
+                .map(|event| event.message_id.len())
+                .sum(),
             Work::Serde => serde_json::from_slice::<serde_json::Value>(body)
                 .map_or(0, |value| value["batch"].as_array().map_or(0, Vec::len)),
         }
@@ -98,14 +109,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         request_ip: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 23)),
         geolocator: None,
     };
-    check_every_event_is_accepted(&body, &scope)?;
+    let canonical = check_every_event_is_accepted(&body, &scope)?;
     match mode {
         Mode::Help => {}
         Mode::Dump => std::io::stdout().write_all(&body)?,
         Mode::Iterations(iterations, work) => {
             let mut checksum = 0_usize;
             for _ in 0..iterations {
-                checksum = checksum.wrapping_add(work.run(black_box(&body), &scope));
+                checksum = checksum.wrapping_add(work.run(black_box(&body), &scope, &canonical));
             }
             println!(
                 "ran {iterations} iterations of '{}' (checksum {checksum})",
@@ -117,11 +128,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let mut cases: Vec<Case<'_>> = Work::ALL
                 .into_iter()
                 .map(|work| {
-                    let (body, scope) = (&body, &scope);
+                    let (body, scope, canonical) = (&body, &scope, &canonical);
                     Case {
                         name: work.label(),
                         work: Box::new(move || {
-                            black_box(work.run(black_box(body), scope));
+                            black_box(work.run(black_box(body), scope, canonical));
                         }),
                     }
                 })
@@ -190,8 +201,9 @@ fn batch_route() -> Route {
     }
 }
 
-/// A benchmark of rejections would measure something else: every event must pass.
-fn check_every_event_is_accepted(body: &[u8], scope: &EventScope<'_>) -> Result<()> {
+/// A benchmark of rejections would measure something else: every event must pass. Returns the
+/// events' canonical JSON (what the log stores).
+fn check_every_event_is_accepted(body: &[u8], scope: &EventScope<'_>) -> Result<Vec<String>> {
     let body = normalize_body(body);
     let request = Request::parse(&body, batch_route(), Limits::default())
         .context("the benchmark body is not a valid request")?;
@@ -220,7 +232,13 @@ fn check_every_event_is_accepted(body: &[u8], scope: &EventScope<'_>) -> Result<
             outcomes.len()
         );
     }
-    Ok(())
+    Ok(outcomes
+        .iter()
+        .filter_map(|outcome| match outcome {
+            Outcome::Accepted(event) => Some(event.to_canonical_json()),
+            Outcome::Rejected(_) => None,
+        })
+        .collect())
 }
 
 fn print_body_summary(body: &[u8], settings: Settings) {
@@ -286,15 +304,27 @@ mod tests {
 
     #[test]
     fn weir_spec_accepts_every_event_of_the_batch() {
-        check_every_event_is_accepted(&batch::build(), &scope()).unwrap();
+        let canonical = check_every_event_is_accepted(&batch::build(), &scope()).unwrap();
+        assert_eq!(canonical.len(), batch::EVENTS);
     }
 
     #[test]
     fn every_case_does_work_on_the_batch() {
         let body = batch::build();
+        let canonical = check_every_event_is_accepted(&body, &scope()).unwrap();
         for work in Work::ALL {
-            assert!(work.run(&body, &scope()) > 0, "{}", work.label());
+            assert!(
+                work.run(&body, &scope(), &canonical) > 0,
+                "{}",
+                work.label()
+            );
         }
+        // Reading back finds every event's message id.
+        let ids: usize = canonical
+            .iter()
+            .map(|text| Event::from_canonical_json(text).unwrap().message_id.len())
+            .sum();
+        assert_eq!(Work::Read.run(&body, &scope(), &canonical), ids);
     }
 
     #[test]
