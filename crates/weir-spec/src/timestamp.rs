@@ -37,7 +37,9 @@ impl std::error::Error for TimestampError {}
 impl Timestamp {
     /// Parses the lenient grammar of §4.1 and converts the result to UTC.
     pub fn parse(s: &str) -> Result<Timestamp, TimestampError> {
-        Fields::parse(s.as_bytes())
+        let bytes = s.as_bytes();
+        Fields::parse_common(bytes)
+            .or_else(|| Fields::parse(bytes))
             .ok_or(TimestampError::Syntax)?
             .resolve()
     }
@@ -276,6 +278,54 @@ struct Fields {
 }
 
 impl Fields {
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, with 1 to 9 fraction digits: the canonical form, and
+    /// JavaScript's `toISOString` (what browsers send), read at fixed places. `None` for
+    /// anything else, which [`Fields::parse`] reads; for these strings both give the same.
+    fn parse_common(bytes: &[u8]) -> Option<Fields> {
+        const SHAPE: &[u8; 19] = b"0000-00-00T00:00:00";
+        let (head, rest) = bytes.split_at_checked(SHAPE.len())?;
+        let fits = head.iter().zip(SHAPE).all(|(&byte, &shape)| match shape {
+            b'0' => byte.is_ascii_digit(),
+            separator => byte == separator,
+        });
+        if !fits {
+            return None;
+        }
+        // Digits only, at most 9 of them.
+        let number = |digits: &[u8]| {
+            digits
+                .iter()
+                .fold(0u64, |value, &digit| value * 10 + u64::from(digit - b'0'))
+        };
+        let field = |at: usize, len: usize| number(head.get(at..at + len).unwrap_or_default());
+        let nanos = match rest {
+            [b'Z'] => 0,
+            [b'.', fraction @ .., b'Z']
+                if (1..=9).contains(&fraction.len()) && fraction.iter().all(u8::is_ascii_digit) =>
+            {
+                let scale = 10u64.pow(9 - u32::try_from(fraction.len()).ok()?);
+                number(fraction) * scale
+            }
+            _ => return None,
+        };
+        Some(Fields {
+            year: Digits {
+                value: field(0, 4),
+                len: 4,
+                rem400: 0,
+            },
+            date: DayOfYear::Calendar {
+                month: field(5, 2),
+                day: field(8, 2),
+            },
+            hour: field(11, 2),
+            minute: field(14, 2),
+            second: field(17, 2),
+            nanos,
+            offset: 0,
+        })
+    }
+
     fn parse(bytes: &[u8]) -> Option<Fields> {
         let mut c = Cursor { bytes, pos: 0 };
         c.eat(b'+');
@@ -624,6 +674,31 @@ mod tests {
         #[test]
         fn parse_never_panics_on_near_misses(s in "[-+0-9TZtz:. ]{0,40}") {
             let _ = Timestamp::parse(&s);
+        }
+
+        #[test]
+        fn the_common_form_reads_as_the_general_parser_does(
+            s in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,10})?Z?"
+        ) {
+            let general = Fields::parse(s.as_bytes()).ok_or(Syntax).and_then(Fields::resolve);
+            prop_assert_eq!(Timestamp::parse(&s), general);
+        }
+
+        #[test]
+        fn valid_common_forms_read_as_the_general_parser_does(
+            t in any_timestamp(),
+            digits in 0usize..=9,
+        ) {
+            let canonical = t.to_string();
+            let seconds = canonical.get(..19).unwrap_or_default();
+            let nanos = format!("{:09}", t.0.nanosecond());
+            let s = match digits {
+                0 => format!("{seconds}Z"),
+                n => format!("{seconds}.{}Z", &nanos[..n]),
+            };
+            let general = Fields::parse(s.as_bytes()).ok_or(Syntax).and_then(Fields::resolve);
+            prop_assert!(general.is_ok(), "{}", s);
+            prop_assert_eq!(Timestamp::parse(&s), general);
         }
 
         #[test]
