@@ -7,6 +7,7 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
+use rustls::CertificateError;
 use tokio_postgres::config::{Config, Host, SslMode};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -85,11 +86,16 @@ impl Target {
 
     /// The error of a failed connection attempt.
     pub(crate) fn connect_error(&self, error: &tokio_postgres::Error) -> WarehouseError {
-        let message = format!(
+        let mut message = format!(
             "cannot connect to PostgreSQL at {}: {}",
             self.address,
             describe(error)
         );
+        if let Some(hint) = certificate_hint(error) {
+            message.push_str(" (");
+            message.push_str(hint);
+            message.push(')');
+        }
         with_class(error, message)
     }
 
@@ -205,6 +211,38 @@ fn describe(error: &tokio_postgres::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// What to do about a server certificate that TLS refused (`sslmode` verify-ca, verify-full,
+/// or require with `sslrootcert`), if that is why the connection failed.
+fn certificate_hint(error: &tokio_postgres::Error) -> Option<&'static str> {
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let tls = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .or_else(|| error.downcast_ref::<rustls::Error>());
+        if let Some(rustls::Error::InvalidCertificate(problem)) = tls {
+            return Some(match problem {
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => {
+                    "the certificate is not issued for the host in the URL: connect by a name it \
+                     is issued for, or use sslmode=verify-ca"
+                }
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    "the server's certificate has expired"
+                }
+                _ => {
+                    "the certificate is not signed by a trusted root: give its CA's certificate \
+                     with sslrootcert=<PEM file>, or use sslmode=require to encrypt without \
+                     checking it"
+                }
+            });
+        }
+        cause = error.source();
+    }
+    None
 }
 
 /// Server errors are permanent unless their SQLSTATE says the server is unreachable, busy or
