@@ -235,8 +235,8 @@ fn certificate_hint(error: &tokio_postgres::Error) -> Option<&'static str> {
                 }
                 _ => {
                     "the certificate is not signed by a trusted root: give its CA's certificate \
-                     with sslrootcert=<PEM file>, or use sslmode=require to encrypt without \
-                     checking it"
+                     with sslrootcert=<PEM file>, or use sslmode=require without sslrootcert to \
+                     encrypt without checking it"
                 }
             });
         }

@@ -375,7 +375,7 @@ async fn tls_follows_libpq_sslmode() {
             message.ends_with(
                 "invalid peer certificate: UnknownIssuer (the certificate is not signed by a \
                  trusted root: give its CA's certificate with sslrootcert=<PEM file>, or use \
-                 sslmode=require to encrypt without checking it)"
+                 sslmode=require without sslrootcert to encrypt without checking it)"
             ),
             "{message}"
         );
